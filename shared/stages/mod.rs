@@ -1,0 +1,15 @@
+//! The stages' logic, one module per stage. Each binary in `bins/` is a thin wrapper that
+//! parses its arguments and calls the `run_*` function of its module here.
+
+pub mod broadcast;
+pub mod buses;
+pub mod dump;
+pub mod filter;
+pub mod follow;
+pub mod gen_buses;
+pub mod grep;
+pub mod lines;
+pub mod locations;
+pub mod merge;
+pub mod printer;
+pub mod xml;
