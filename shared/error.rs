@@ -1,1 +1,156 @@
-//! (being written)
+//! One error type for the whole library.
+//!
+//! Every variant is written to be read on one line after `co-stage: error: `, and says where
+//! the problem is (a byte offset in the stream, a line:column in a document, a stage or
+//! field name) and, where there is one, what the user can do about it.
+
+use std::io;
+
+use crate::event::EventKind;
+
+/// Result with the library's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// Everything that can go wrong in a stage, a link or the launcher.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// An I/O error with a short description of what was being done.
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+
+    /// The input ended before any header arrived.
+    #[error("input is empty: no copipe stream header (did the upstream stage fail to start?)")]
+    EmptyInput,
+
+    /// The first bytes are not a copipe header: usually text piped straight into a stage.
+    #[error("input is not a copipe stream (it starts with {found}); convert text to line events with co-lines first")]
+    NotCopipe { found: String },
+
+    /// A header from a newer (or older) copipe.
+    #[error("unsupported copipe stream version {found} (this build reads version {supported})")]
+    Version { found: u8, supported: u8 },
+
+    /// The header names an event kind this build does not know.
+    #[error("unknown event kind {found} in the stream header at byte 6")]
+    UnknownKind { found: u8 },
+
+    /// A stage got a stream of the wrong kind of events.
+    #[error("{stage} expects {expected}, got {found}")]
+    WrongKind {
+        stage: String,
+        expected: EventKind,
+        found: EventKind,
+    },
+
+    /// Several inputs of one stage carry different kinds of events.
+    #[error("input {path} carries {found}, but the first input carries {expected}; all inputs must carry one kind")]
+    MixedKinds {
+        path: String,
+        expected: EventKind,
+        found: EventKind,
+    },
+
+    /// The stream ended in the middle of a frame.
+    #[error("truncated frame at byte {offset}: the input ended mid-frame (the upstream stage died while writing)")]
+    Truncated { offset: u64 },
+
+    /// A frame header claims more bytes than the limit allows.
+    #[error("frame at byte {offset} claims {len} bytes, over the limit of {max} bytes (raise it with --max-frame if the stream is genuine)")]
+    FrameTooLarge { offset: u64, len: u64, max: usize },
+
+    /// An event that is too large to send in one frame.
+    #[error("an event of {len} bytes is over the frame limit of {max} bytes (raise it with --max-frame)")]
+    EventTooLarge { len: usize, max: usize },
+
+    /// A frame whose payload does not decode as events of the stream's kind.
+    #[error("undecodable frame at byte {offset}: {message}")]
+    Decode { offset: u64, message: String },
+
+    /// End of file without the end-of-stream marker.
+    #[error("input ended at byte {offset} without an end-of-stream marker: the upstream stage failed or was killed")]
+    MissingEnd { offset: u64 },
+
+    /// An event could not be encoded.
+    #[error("cannot encode event: {0}")]
+    Encode(String),
+
+    /// Text input that is not UTF-8.
+    #[error("line {line} (byte {offset}) is not valid UTF-8 (use --lossy to replace bad bytes)")]
+    NotUtf8 { line: u64, offset: u64 },
+
+    /// A line longer than the frame limit: refusing it bounds memory.
+    #[error("line {line} (byte {offset}) is longer than the frame limit of {max} bytes (raise it with --max-frame)")]
+    LineTooLong { line: u64, offset: u64, max: usize },
+
+    /// Malformed XML.
+    #[error("malformed XML at {line}:{column} (byte {offset}): {message}")]
+    Xml {
+        line: u64,
+        column: u64,
+        offset: u64,
+        message: String,
+    },
+
+    /// A record lacks a field that a stage needs.
+    #[error("record {record} has no field {field:?}{hint}")]
+    MissingField {
+        field: String,
+        record: String,
+        hint: &'static str,
+    },
+
+    /// `send()` into a stage that is already running: the seed's "disturbing variation".
+    #[error("send() into a stage that is already running (re-entrant send); the seed's 'disturbing variation' would crash here")]
+    Reentrant,
+
+    /// A stage running in a thread (`threaded`) failed or panicked.
+    #[error("threaded stage failed: {0}")]
+    Thread(String),
+
+    /// Wrong use of a command, found after argument parsing (exit status 2).
+    #[error("{0}")]
+    Usage(String),
+
+    /// Anything else, already phrased for the user.
+    #[error("{0}")]
+    Other(String),
+}
+
+impl Error {
+    /// Wraps an I/O error with what was being done when it happened.
+    pub fn io(context: impl Into<String>, source: io::Error) -> Self {
+        Error::Io {
+            context: context.into(),
+            source,
+        }
+    }
+
+    /// True when the error is a write to a closed pipe: the downstream exited early (as
+    /// `| head -1` does), which is a quiet stop, not a failure.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Io { source, .. } if source.kind() == io::ErrorKind::BrokenPipe)
+    }
+
+    /// The process exit status this error calls for: 2 for usage errors, 1 otherwise.
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => 2,
+            _ => 1,
+        }
+    }
+}
+
+/// Adds context to `io::Result`s: `file.read(buf).context_io("reading input")?`.
+pub trait IoContext<T> {
+    fn context_io(self, context: impl FnOnce() -> String) -> Result<T>;
+}
+
+impl<T> IoContext<T> for io::Result<T> {
+    fn context_io(self, context: impl FnOnce() -> String) -> Result<T> {
+        self.map_err(|e| Error::io(context(), e))
+    }
+}

@@ -1,1 +1,301 @@
-//! (being written)
+//! The typed events that flow between stages.
+//!
+//! Three kinds, one per kind of stage in the seed:
+//!
+//! * **lines**: text lines without their newline (`follow`, `grep`, `printer`). A line event
+//!   is a plain `str`: sinks of lines implement `Sink<str>`.
+//! * **xml events**: what the seed's SAX `EventHandler` sends: `('start', (name, attrs))`,
+//!   `('text', text)`, `('end', name)`, here [`XmlEvent`].
+//! * **records**: what `buses_to_dicts` sends: an ordered list of field/value pairs,
+//!   here [`Record`] (the seed's `busdict`).
+//!
+//! Events borrow their text (`Cow<'a, str>`) so that a stage reading a link can decode them
+//! straight out of the frame buffer without allocating, while a stage that builds events can
+//! own them ([`Record::into_owned`] gives a `'static` copy for a thread or a queue).
+
+use std::borrow::Cow;
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+/// The kind of events a link carries, named in its header.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum EventKind {
+    Lines,
+    Xml,
+    Records,
+}
+
+impl EventKind {
+    /// The byte that stands for this kind in a stream header.
+    pub fn tag(self) -> u8 {
+        match self {
+            EventKind::Lines => 1,
+            EventKind::Xml => 2,
+            EventKind::Records => 3,
+        }
+    }
+
+    /// The kind a header byte stands for, if any.
+    pub fn from_tag(tag: u8) -> Option<Self> {
+        match tag {
+            1 => Some(EventKind::Lines),
+            2 => Some(EventKind::Xml),
+            3 => Some(EventKind::Records),
+            _ => None,
+        }
+    }
+
+    /// The short name used in `--describe` and launcher specs.
+    pub fn name(self) -> &'static str {
+        match self {
+            EventKind::Lines => "lines",
+            EventKind::Xml => "xml",
+            EventKind::Records => "records",
+        }
+    }
+}
+
+impl fmt::Display for EventKind {
+    /// Reads well in a sentence: "co-grep expects lines, got xml events".
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(match self {
+            EventKind::Lines => "lines",
+            EventKind::Xml => "xml events",
+            EventKind::Records => "records",
+        })
+    }
+}
+
+/// One attribute of an XML start tag.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Attr<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+}
+
+/// A SAX-style XML event, as the seed's `EventHandler` sends them.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum XmlEvent<'a> {
+    /// `('start', (name, attrs))`
+    Start {
+        #[serde(borrow)]
+        name: Cow<'a, str>,
+        #[serde(borrow)]
+        attrs: Vec<Attr<'a>>,
+    },
+    /// `('text', text)`: character data, entities decoded, CDATA included. Never trimmed.
+    Text(#[serde(borrow)] Cow<'a, str>),
+    /// `('end', name)`
+    End(#[serde(borrow)] Cow<'a, str>),
+}
+
+impl XmlEvent<'_> {
+    /// A copy that owns its text, to keep or to hand to another thread.
+    pub fn into_owned(self) -> XmlEvent<'static> {
+        let own = |s: Cow<'_, str>| Cow::Owned(s.into_owned());
+        match self {
+            XmlEvent::Start { name, attrs } => XmlEvent::Start {
+                name: own(name),
+                attrs: attrs
+                    .into_iter()
+                    .map(|a| Attr {
+                        name: own(a.name),
+                        value: own(a.value),
+                    })
+                    .collect(),
+            },
+            XmlEvent::Text(t) => XmlEvent::Text(own(t)),
+            XmlEvent::End(n) => XmlEvent::End(own(n)),
+        }
+    }
+}
+
+impl fmt::Display for XmlEvent<'_> {
+    /// The seed's tuple notation: `('start', ('bus', {}))`, `('text', '22')`, `('end', 'bus')`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            XmlEvent::Start { name, attrs } => {
+                write!(f, "('start', ({}, {{", PyStr(name))?;
+                for (i, a) in attrs.iter().enumerate() {
+                    let sep = if i == 0 { "" } else { ", " };
+                    write!(f, "{sep}{}: {}", PyStr(&a.name), PyStr(&a.value))?;
+                }
+                f.write_str("}))")
+            }
+            XmlEvent::Text(t) => write!(f, "('text', {})", PyStr(t)),
+            XmlEvent::End(n) => write!(f, "('end', {})", PyStr(n)),
+        }
+    }
+}
+
+/// One field of a [`Record`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Field<'a> {
+    #[serde(borrow)]
+    pub name: Cow<'a, str>,
+    #[serde(borrow)]
+    pub value: Cow<'a, str>,
+}
+
+/// An ordered record of named text fields: the seed's `busdict`.
+///
+/// Like a Python dict, setting a field that exists replaces its value in place, so field
+/// order is the order in which names first appeared.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Record<'a> {
+    #[serde(borrow)]
+    pub fields: Vec<Field<'a>>,
+}
+
+impl<'a> Record<'a> {
+    pub fn new() -> Self {
+        Record { fields: Vec::new() }
+    }
+
+    /// The value of field `name`, as `d.get(name)` in the seed.
+    pub fn get(&self, name: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|f| f.name == name)
+            .map(|f| f.value.as_ref())
+    }
+
+    /// Sets field `name` as `d[name] = value` does: in place if it exists, else appended.
+    pub fn set(&mut self, name: impl Into<Cow<'a, str>>, value: impl Into<Cow<'a, str>>) {
+        let name = name.into();
+        let value = value.into();
+        match self.fields.iter_mut().find(|f| f.name == name) {
+            Some(field) => field.value = value,
+            None => self.fields.push(Field { name, value }),
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.fields.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.fields.is_empty()
+    }
+
+    /// A copy that owns its text, to keep or to hand to another thread.
+    pub fn into_owned(self) -> Record<'static> {
+        Record {
+            fields: self
+                .fields
+                .into_iter()
+                .map(|f| Field {
+                    name: Cow::Owned(f.name.into_owned()),
+                    value: Cow::Owned(f.value.into_owned()),
+                })
+                .collect(),
+        }
+    }
+}
+
+impl fmt::Display for Record<'_> {
+    /// The seed's dict notation: `{'id': '1485', 'route': '22'}`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("{")?;
+        for (i, field) in self.fields.iter().enumerate() {
+            let sep = if i == 0 { "" } else { ", " };
+            write!(f, "{sep}{}: {}", PyStr(&field.name), PyStr(&field.value))?;
+        }
+        f.write_str("}")
+    }
+}
+
+/// Formats a string the way Python's `repr()` does for `str`, so printed events read like
+/// the seed's output.
+pub struct PyStr<'s>(pub &'s str);
+
+impl fmt::Display for PyStr<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let quote = if self.0.contains('\'') && !self.0.contains('"') {
+            '"'
+        } else {
+            '\''
+        };
+        write!(f, "{quote}")?;
+        for c in self.0.chars() {
+            match c {
+                '\\' => f.write_str("\\\\")?,
+                '\n' => f.write_str("\\n")?,
+                '\r' => f.write_str("\\r")?,
+                '\t' => f.write_str("\\t")?,
+                c if c == quote => write!(f, "\\{c}")?,
+                c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\x{:02x}", c as u32)?,
+                c => write!(f, "{c}")?,
+            }
+        }
+        write!(f, "{quote}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_set_replaces_in_place_like_a_dict() {
+        let mut r = Record::new();
+        r.set("id", "1");
+        r.set("route", "22");
+        r.set("id", "2");
+        assert_eq!(r.to_string(), "{'id': '2', 'route': '22'}");
+        assert_eq!(r.get("route"), Some("22"));
+        assert_eq!(r.get("nope"), None);
+    }
+
+    #[test]
+    fn xml_events_print_like_the_seed() {
+        let e = XmlEvent::Start {
+            name: "bus".into(),
+            attrs: vec![],
+        };
+        assert_eq!(e.to_string(), "('start', ('bus', {}))");
+        assert_eq!(
+            XmlEvent::Text("it's\n".into()).to_string(),
+            "('text', \"it's\\n\")"
+        );
+        assert_eq!(XmlEvent::End("bus".into()).to_string(), "('end', 'bus')");
+    }
+}
+
+/// Events that can be copied into an owned, `'static` form: what a [`Threaded`] stage puts
+/// on its queue and what [`collect`] keeps.
+///
+/// [`Threaded`]: crate::stage::Threaded
+/// [`collect`]: crate::stage::collect
+pub trait OwnedEvent {
+    /// The owned form; it borrows back as `Self` (`String` as `str`, `Record<'static>` as
+    /// `Record<'a>`).
+    type Owned: Send + 'static;
+    fn to_owned_event(&self) -> Self::Owned;
+}
+
+impl OwnedEvent for str {
+    type Owned = String;
+    fn to_owned_event(&self) -> String {
+        self.to_owned()
+    }
+}
+
+impl OwnedEvent for XmlEvent<'_> {
+    type Owned = XmlEvent<'static>;
+    fn to_owned_event(&self) -> XmlEvent<'static> {
+        self.clone().into_owned()
+    }
+}
+
+impl OwnedEvent for Record<'_> {
+    type Owned = Record<'static>;
+    fn to_owned_event(&self) -> Record<'static> {
+        self.clone().into_owned()
+    }
+}

@@ -29,7 +29,7 @@
 //!
 //! The same stages wired inline in one process:
 //!
-//! ```ignore
+//! ```
 //! use copipe::stage::Sink;
 //! use copipe::stages::grep::Grep;
 //!
@@ -54,3 +54,7 @@ pub mod signals;
 pub mod stage;
 pub mod stages;
 
+
+pub use error::{Error, Result};
+pub use event::{EventKind, Record, XmlEvent};
+pub use stage::Sink;

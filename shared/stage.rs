@@ -1,1 +1,310 @@
-//! (being written)
+//! The coroutine, as a Rust trait, and the seed's adapters around it.
+//!
+//! A seed coroutine receives items with `send()` and cleans up on `close()` (Python raises
+//! `GeneratorExit` inside it). Here a stage is a value implementing [`Sink`]: `send` takes one
+//! item by reference, `close` flushes, releases, and closes the stage's own target in turn.
+//! There is no priming step (the seed's `@coroutine` decorator): a constructor returns a stage
+//! that is ready to receive.
+//!
+//! Filters own their target, as `grep(pattern, target)` does in the seed, so a pipeline is a
+//! nested value: `Grep::new("python", Printer::new(out))`.
+//!
+//! The environments of the seed's Part 3 are adapters around the same stage values:
+//! inline (call `send` directly), [`Threaded`] (a bounded queue and a worker thread), or a
+//! process boundary ([`crate::link::SendTo`] and [`crate::link::recv_from`]).
+
+use std::borrow::Borrow;
+use std::cell::{Cell, RefCell};
+use std::rc::Rc;
+use std::sync::mpsc::{self, Receiver, SyncSender};
+use std::thread::JoinHandle;
+
+use crate::error::{Error, Result};
+use crate::event::OwnedEvent;
+
+/// A stage that receives items: the seed's coroutine.
+///
+/// `T` is the event type: `str` for lines, `XmlEvent<'a>` or `Record<'a>`.
+pub trait Sink<T: ?Sized> {
+    /// Receives one item: the seed's `target.send(item)`.
+    fn send(&mut self, item: &T) -> Result<()>;
+
+    /// Pushes anything buffered on towards the end of the pipeline. Called when the driver is
+    /// about to block waiting for input, so live pipelines stay prompt without a flush per item.
+    fn flush(&mut self) -> Result<()>;
+
+    /// No more items will come: flush, release, and close the target. The seed's `close()`
+    /// (`GeneratorExit`). Calling `send` after `close` is a logic error.
+    fn close(&mut self) -> Result<()>;
+}
+
+impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for &mut S {
+    fn send(&mut self, item: &T) -> Result<()> {
+        (**self).send(item)
+    }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
+    fn close(&mut self) -> Result<()> {
+        (**self).close()
+    }
+}
+
+impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
+    fn send(&mut self, item: &T) -> Result<()> {
+        (**self).send(item)
+    }
+    fn flush(&mut self) -> Result<()> {
+        (**self).flush()
+    }
+    fn close(&mut self) -> Result<()> {
+        (**self).close()
+    }
+}
+
+/// A sink made of a closure: for one-line sinks in examples and tests.
+pub struct FnSink<F>(pub F);
+
+/// Wraps a closure as a sink; `flush` and `close` do nothing.
+pub fn sink_fn<T: ?Sized, F: FnMut(&T) -> Result<()>>(f: F) -> FnSink<F> {
+    FnSink(f)
+}
+
+impl<T: ?Sized, F: FnMut(&T) -> Result<()>> Sink<T> for FnSink<F> {
+    fn send(&mut self, item: &T) -> Result<()> {
+        (self.0)(item)
+    }
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// A sink that keeps an owned copy of every item in a vector.
+pub struct Collect<'v, O>(&'v mut Vec<O>);
+
+/// Collects items into `out` (`String`s for lines, `Record<'static>` for records).
+pub fn collect<O>(out: &mut Vec<O>) -> Collect<'_, O> {
+    Collect(out)
+}
+
+impl<T: ?Sized + OwnedEvent<Owned = O>, O> Sink<T> for Collect<'_, O> {
+    fn send(&mut self, item: &T) -> Result<()> {
+        self.0.push(item.to_owned_event());
+        Ok(())
+    }
+    fn flush(&mut self) -> Result<()> {
+        Ok(())
+    }
+    fn close(&mut self) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// The seed's `broadcast(targets)`: sends every item to each target in turn.
+///
+/// Close closes every target, even when one of them fails; the first error is returned.
+pub struct Broadcast<S> {
+    targets: Vec<S>,
+}
+
+impl<S> Broadcast<S> {
+    pub fn new(targets: Vec<S>) -> Self {
+        Broadcast { targets }
+    }
+}
+
+impl<T: ?Sized, S: Sink<T>> Sink<T> for Broadcast<S> {
+    fn send(&mut self, item: &T) -> Result<()> {
+        self.targets.iter_mut().try_for_each(|t| t.send(item))
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.targets.iter_mut().try_for_each(|t| t.flush())
+    }
+    fn close(&mut self) -> Result<()> {
+        let mut first = Ok(());
+        for t in &mut self.targets {
+            let r = t.close();
+            if first.is_ok() {
+                first = r;
+            }
+        }
+        first
+    }
+}
+
+/// One stage shared by several upstream stages, as the seed's "disturbing variation" shares
+/// one `printer()` between three `grep`s.
+///
+/// Single-threaded only (`Rc`), which is what makes it safe: Rust refuses to hand a `Shared`
+/// to another thread, where the seed's threads crash. A re-entrant `send` (a stage sending
+/// into itself through a cycle) is the seed's "send() on a running coroutine" and returns
+/// [`Error::Reentrant`] instead of crashing. The inner stage is closed when the last handle
+/// is closed; earlier closes only flush.
+pub struct Shared<S> {
+    inner: Rc<SharedInner<S>>,
+}
+
+struct SharedInner<S> {
+    stage: RefCell<S>,
+    open_handles: Cell<usize>,
+}
+
+impl<S> Shared<S> {
+    pub fn new(stage: S) -> Self {
+        Shared {
+            inner: Rc::new(SharedInner {
+                stage: RefCell::new(stage),
+                open_handles: Cell::new(1),
+            }),
+        }
+    }
+
+    fn stage(&self) -> Result<std::cell::RefMut<'_, S>> {
+        self.inner
+            .stage
+            .try_borrow_mut()
+            .map_err(|_| Error::Reentrant)
+    }
+}
+
+impl<S> Clone for Shared<S> {
+    fn clone(&self) -> Self {
+        let open = &self.inner.open_handles;
+        open.set(open.get() + 1);
+        Shared {
+            inner: Rc::clone(&self.inner),
+        }
+    }
+}
+
+impl<T: ?Sized, S: Sink<T>> Sink<T> for Shared<S> {
+    fn send(&mut self, item: &T) -> Result<()> {
+        self.stage()?.send(item)
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.stage()?.flush()
+    }
+    fn close(&mut self) -> Result<()> {
+        let open = &self.inner.open_handles;
+        open.set(open.get().saturating_sub(1));
+        if open.get() == 0 {
+            self.stage()?.close()
+        } else {
+            self.stage()?.flush()
+        }
+    }
+}
+
+enum Message<O> {
+    Item(O),
+    Flush,
+}
+
+/// The seed's `threaded(target)`: items go through a bounded queue to a worker thread that
+/// sends them to `target`. `close` ends the queue, waits for the worker to close its target,
+/// and returns the worker's error if it had one.
+///
+/// The queue holds owned copies (`O` is `String` for lines, `Record<'static>` for records),
+/// since the sender's borrowed items do not live long enough to cross threads.
+pub struct Threaded<O> {
+    queue: Option<SyncSender<Message<O>>>,
+    worker: Option<JoinHandle<Result<()>>>,
+}
+
+/// How many items may wait in a [`Threaded`] queue before `send` blocks (back-pressure).
+pub const THREADED_QUEUE: usize = 1024;
+
+impl<O: Send + 'static> Threaded<O> {
+    /// Starts a worker thread running `target`, which receives `&T` borrowed from each `O`.
+    pub fn new<T, S>(target: S) -> Self
+    where
+        T: ?Sized,
+        O: Borrow<T>,
+        S: Sink<T> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::sync_channel(THREADED_QUEUE);
+        let worker = std::thread::Builder::new()
+            .name("threaded".into())
+            .spawn(move || run_target::<T, O, S>(rx, target))
+            .expect("spawning a thread");
+        Threaded {
+            queue: Some(tx),
+            worker: Some(worker),
+        }
+    }
+
+    fn put(&mut self, message: Message<O>) -> Result<()> {
+        let delivered = match &self.queue {
+            Some(q) => q.send(message).is_ok(),
+            None => return Err(Error::Other("send() after close() on a threaded stage".into())),
+        };
+        if delivered {
+            Ok(())
+        } else {
+            // The worker stopped early: its error says why.
+            self.join()
+        }
+    }
+
+    fn join(&mut self) -> Result<()> {
+        self.queue = None;
+        match self.worker.take() {
+            None => Ok(()),
+            Some(w) => match w.join() {
+                Ok(result) => result,
+                Err(panic) => Err(Error::Thread(panic_message(&panic))),
+            },
+        }
+    }
+}
+
+/// The worker: the seed's `run_target()`.
+fn run_target<T: ?Sized, O: Borrow<T>, S: Sink<T>>(
+    messages: Receiver<Message<O>>,
+    mut target: S,
+) -> Result<()> {
+    for message in messages {
+        match message {
+            Message::Item(item) => target.send(item.borrow())?,
+            Message::Flush => target.flush()?,
+        }
+    }
+    // The queue ended: the seed's `GeneratorExit` put on the queue.
+    target.close()
+}
+
+impl<T: ?Sized + OwnedEvent<Owned = O>, O: Send + 'static> Sink<T> for Threaded<O> {
+    fn send(&mut self, item: &T) -> Result<()> {
+        self.put(Message::Item(item.to_owned_event()))
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.put(Message::Flush)
+    }
+    fn close(&mut self) -> Result<()> {
+        self.join()
+    }
+}
+
+impl<O> Drop for Threaded<O> {
+    fn drop(&mut self) {
+        self.queue = None;
+        if let Some(w) = self.worker.take() {
+            let _ = w.join();
+        }
+    }
+}
+
+/// The text of a panic payload.
+pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    if let Some(s) = panic.downcast_ref::<&str>() {
+        (*s).to_owned()
+    } else if let Some(s) = panic.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "panic".to_owned()
+    }
+}
+

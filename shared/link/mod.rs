@@ -1,1 +1,167 @@
-//! (being written)
+//! Links between processes: the seed's `sendto(f)` and `recvfrom(f, target)`, made safe.
+//!
+//! The seed pickles each item to a pipe and unpickles it on the other side. copipe does the
+//! same with a typed, framed stream ([`frame`]): a header naming the kind of events, batched
+//! length-prefixed frames of bincode-encoded events ([`codec`]), and an explicit end-of-stream
+//! marker, so a reader can tell a finished upstream from a crashed one.
+
+pub mod codec;
+pub mod endpoint;
+pub mod frame;
+
+use std::io::{Read, Write};
+
+use serde::{Deserialize, Serialize};
+
+pub use frame::{Frame, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
+
+use crate::error::{Error, Result};
+use crate::event::{EventKind, Record, XmlEvent};
+use crate::signals;
+use crate::stage::Sink;
+
+/// A kind of event at the type level: ties an [`EventKind`] to the Rust type sinks receive
+/// and the type decoded from the wire.
+pub trait Kind {
+    const KIND: EventKind;
+    /// What sinks of this kind receive (`str`, `XmlEvent<'a>`, `Record<'a>`).
+    type Event<'a>: ?Sized + Serialize;
+    /// What is decoded from a frame, borrowing its text from the frame.
+    type Decoded<'a>: Deserialize<'a>;
+    /// The event inside a decoded value.
+    fn event<'b, 'a: 'b>(decoded: &'b Self::Decoded<'a>) -> &'b Self::Event<'a>;
+}
+
+/// Text lines: `Sink<str>`.
+pub struct Lines;
+/// SAX-style XML events: `Sink<XmlEvent<'a>>`.
+pub struct Xml;
+/// Records: `Sink<Record<'a>>`.
+pub struct Records;
+
+impl Kind for Lines {
+    const KIND: EventKind = EventKind::Lines;
+    type Event<'a> = str;
+    type Decoded<'a> = &'a str;
+    fn event<'b, 'a: 'b>(decoded: &'b &'a str) -> &'b str {
+        decoded
+    }
+}
+
+impl Kind for Xml {
+    const KIND: EventKind = EventKind::Xml;
+    type Event<'a> = XmlEvent<'a>;
+    type Decoded<'a> = XmlEvent<'a>;
+    fn event<'b, 'a: 'b>(decoded: &'b XmlEvent<'a>) -> &'b XmlEvent<'a> {
+        decoded
+    }
+}
+
+impl Kind for Records {
+    const KIND: EventKind = EventKind::Records;
+    type Event<'a> = Record<'a>;
+    type Decoded<'a> = Record<'a>;
+    fn event<'b, 'a: 'b>(decoded: &'b Record<'a>) -> &'b Record<'a> {
+        decoded
+    }
+}
+
+/// The seed's `sendto(f)`: a sink that serializes every item onto a link.
+///
+/// `close` writes the end-of-stream marker; `flush` pushes the batched frames out.
+pub struct SendTo<K, W: Write> {
+    writer: FrameWriter<W>,
+    _kind: std::marker::PhantomData<K>,
+}
+
+impl<K: Kind, W: Write> SendTo<K, W> {
+    /// Starts a stream of `K` events on `out`; `label` names it in error messages.
+    pub fn new(out: W, label: impl Into<String>) -> Self {
+        Self::from_writer(FrameWriter::new(out, K::KIND, label))
+    }
+
+    /// Wraps a writer already set up (limits, counters).
+    pub fn from_writer(writer: FrameWriter<W>) -> Self {
+        SendTo {
+            writer,
+            _kind: std::marker::PhantomData,
+        }
+    }
+
+    pub fn writer(&self) -> &FrameWriter<W> {
+        &self.writer
+    }
+
+    pub fn into_writer(self) -> FrameWriter<W> {
+        self.writer
+    }
+}
+
+impl<'a, K: Kind, W: Write> Sink<K::Event<'a>> for SendTo<K, W> {
+    #[inline]
+    fn send(&mut self, item: &K::Event<'a>) -> Result<()> {
+        self.writer.write_event(item)
+    }
+    fn flush(&mut self) -> Result<()> {
+        self.writer.flush()
+    }
+    fn close(&mut self) -> Result<()> {
+        self.writer.close()
+    }
+}
+
+/// The seed's `recvfrom(f, target)`: reads every event of a stream, sends each to `target`,
+/// and closes `target` at the end-of-stream marker.
+///
+/// `stage` names the reading stage in a wrong-kind error. `target` is flushed whenever the
+/// next read may block, so events never wait in a buffer while the input is idle. If the
+/// process was asked to stop (see [`signals`]), reading ends early at a frame boundary and
+/// `target` is closed normally.
+pub fn recv_from<K, R, S>(input: &mut FrameReader<R>, stage: &str, target: &mut S) -> Result<()>
+where
+    K: Kind,
+    R: Read,
+    S: for<'a> Sink<K::Event<'a>> + ?Sized,
+{
+    input.expect_kind(stage, K::KIND)?;
+    loop {
+        if input.would_block() {
+            target.flush()?;
+        }
+        if signals::stop_requested() {
+            break;
+        }
+        let Some(frame) = input.next_frame()? else {
+            break;
+        };
+        let offset = frame.offset;
+        let mut rest = frame.payload;
+        for _ in 0..frame.events {
+            let (decoded, used) = codec::decode::<K::Decoded<'_>>(rest)
+                .map_err(|message| Error::Decode { offset, message })?;
+            target.send(K::event(&decoded))?;
+            rest = &rest[used..];
+        }
+        if !rest.is_empty() {
+            return Err(Error::Decode {
+                offset,
+                message: format!("{} bytes left over after the frame's events", rest.len()),
+            });
+        }
+    }
+    target.close()
+}
+
+/// Reads a stream of whatever kind its header names into a sink that takes every kind
+/// (printers and dumps).
+pub fn recv_any<R, S>(input: &mut FrameReader<R>, stage: &str, target: &mut S) -> Result<()>
+where
+    R: Read,
+    S: Sink<str> + for<'a> Sink<XmlEvent<'a>> + for<'a> Sink<Record<'a>>,
+{
+    match input.kind() {
+        EventKind::Lines => recv_from::<Lines, _, _>(input, stage, target),
+        EventKind::Xml => recv_from::<Xml, _, _>(input, stage, target),
+        EventKind::Records => recv_from::<Records, _, _>(input, stage, target),
+    }
+}

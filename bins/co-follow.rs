@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("co-follow: not built yet");
+    std::process::exit(1);
+}

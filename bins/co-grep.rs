@@ -1,0 +1,26 @@
+//! co-grep: pass the line events that contain a pattern.
+use std::process::ExitCode;
+
+use clap::Parser;
+use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::stages::grep::run_grep;
+
+const INFO: StageInfo = StageInfo::new("co-grep", Port::Lines, Port::Lines);
+
+/// Pass on the line events that contain PATTERN (a plain substring, as the seed's grep).
+#[derive(Parser)]
+#[command(version, after_help = "Example: co-lines access-log | co-grep python | co-printer")]
+struct Args {
+    /// The text to look for.
+    pattern: String,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| {
+        run_grep(&args.pattern, &args.input, &args.output)
+    })
+}

@@ -1,0 +1,26 @@
+//! co-printer: print events as text.
+use std::process::ExitCode;
+
+use clap::Parser;
+use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::stages::printer::run_printer;
+
+const INFO: StageInfo = StageInfo::new("co-printer", Port::Any, Port::Text);
+
+/// Print events as text: line events as plain lines, XML events and records in the seed's
+/// Python notation. The sink at the end of a pipeline.
+#[derive(Parser)]
+#[command(version, after_help = "Example: co-lines access-log | co-grep python | co-printer")]
+struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the text to PATH instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    output: Option<std::path::PathBuf>,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| {
+        run_printer(&args.input, &OutputArgs { output: args.output })
+    })
+}

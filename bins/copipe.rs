@@ -1,0 +1,4 @@
+fn main() {
+    eprintln!("copipe: not built yet");
+    std::process::exit(1);
+}

@@ -1,0 +1,42 @@
+//! The one place that knows events are encoded with bincode.
+//!
+//! Everything else calls [`encode_into`] and [`decode`]; swapping the encoding (another bincode
+//! configuration, postcard, ...) means changing this file and the format version in
+//! [`super::frame::VERSION`].
+//!
+//! The configuration is bincode 2's `standard()`: little-endian, variable-length integers, so a
+//! short string costs one length byte plus its bytes.
+
+use bincode::config::{self, Configuration};
+use bincode::enc::write::Writer;
+use bincode::error::{DecodeError, EncodeError};
+use serde::{Deserialize, Serialize};
+
+const CONFIG: Configuration = config::standard();
+
+/// Appends bincode's writer interface to a `Vec` without going through `io::Write`.
+struct VecWriter<'v>(&'v mut Vec<u8>);
+
+impl Writer for VecWriter<'_> {
+    #[inline]
+    fn write(&mut self, bytes: &[u8]) -> Result<(), EncodeError> {
+        self.0.extend_from_slice(bytes);
+        Ok(())
+    }
+}
+
+/// Appends the encoding of `value` to `out`.
+#[inline]
+pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Result<(), String> {
+    bincode::serde::encode_into_writer(value, VecWriter(out), CONFIG).map_err(|e| e.to_string())
+}
+
+/// Decodes one value from the front of `bytes`, borrowing its text from `bytes`; returns the
+/// value and how many bytes it used.
+///
+/// Never panics and never allocates more than the input can justify: lengths are checked
+/// against the bytes that are there.
+#[inline]
+pub fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<(T, usize), String> {
+    bincode::serde::borrow_decode_from_slice(bytes, CONFIG).map_err(|e: DecodeError| e.to_string())
+}

@@ -1,0 +1,168 @@
+//! Where links begin and end: stdin/stdout, files and named pipes (FIFOs).
+//!
+//! Standard streams are used through duplicated raw descriptors, not `io::stdout()`, whose
+//! line buffering would cut binary frames into extra system calls. A FIFO blocks in `open`
+//! until its other end is opened too, so a stage with several FIFOs opens them all at once
+//! (one thread each): opening them one by one can deadlock against a peer that opens the
+//! same FIFOs in another order.
+
+use std::fs::{File, OpenOptions};
+use std::io::{self, IsTerminal, Read};
+use std::os::fd::{AsFd, AsRawFd};
+use std::os::unix::fs::FileTypeExt;
+use std::path::{Path, PathBuf};
+
+use crate::error::{Error, IoContext, Result};
+use crate::signals;
+
+/// An opened endpoint and the name to call it in messages.
+pub struct Endpoint {
+    pub file: File,
+    pub label: String,
+}
+
+/// `-` or nothing means the standard stream; anything else is a path.
+pub fn is_std(path: Option<&Path>) -> bool {
+    path.is_none_or(|p| p == Path::new("-"))
+}
+
+/// Opens an input: standard input for `None` or `-`, else the file or FIFO at `path`.
+pub fn open_input(path: Option<&Path>) -> Result<Endpoint> {
+    if is_std(path) {
+        let fd = io::stdin()
+            .as_fd()
+            .try_clone_to_owned()
+            .context_io(|| "duplicating standard input".into())?;
+        return Ok(Endpoint {
+            file: File::from(fd),
+            label: "standard input".into(),
+        });
+    }
+    let path = path.expect("checked above");
+    let file = File::open(path).context_io(|| format!("opening input {}", path.display()))?;
+    Ok(Endpoint {
+        file,
+        label: path.display().to_string(),
+    })
+}
+
+/// Opens an output: standard output for `None` or `-`, else the FIFO or file at `path`
+/// (created or truncated). With `frames`, refuses a terminal: binary frames would only
+/// garble it.
+pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
+    if is_std(path) {
+        let stdout = io::stdout();
+        if frames && stdout.is_terminal() {
+            return Err(Error::Usage(
+                "refusing to write binary frames to a terminal; pipe into co-printer or co-dump, or use --output PATH".into(),
+            ));
+        }
+        let fd = stdout
+            .as_fd()
+            .try_clone_to_owned()
+            .context_io(|| "duplicating standard output".into())?;
+        return Ok(Endpoint {
+            file: File::from(fd),
+            label: "standard output".into(),
+        });
+    }
+    let path = path.expect("checked above");
+    let is_fifo = std::fs::metadata(path)
+        .map(|m| m.file_type().is_fifo())
+        .unwrap_or(false);
+    let mut options = OpenOptions::new();
+    options.write(true);
+    if !is_fifo {
+        options.create(true).truncate(true);
+    }
+    let file = options
+        .open(path)
+        .context_io(|| format!("opening output {}", path.display()))?;
+    Ok(Endpoint {
+        file,
+        label: path.display().to_string(),
+    })
+}
+
+/// Opens several endpoints at once, one thread each, so FIFOs cannot deadlock on open order.
+pub fn open_all(
+    paths: &[PathBuf],
+    open: fn(Option<&Path>) -> Result<Endpoint>,
+) -> Result<Vec<Endpoint>> {
+    if paths.len() <= 1 {
+        return paths.iter().map(|p| open(Some(p))).collect();
+    }
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = paths
+            .iter()
+            .map(|p| scope.spawn(move || open(Some(p))))
+            .collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Other("open thread panicked".into()))))
+            .collect()
+    })
+}
+
+/// Opens several outputs at once (see [`open_all`]); `-` is standard output.
+pub fn open_outputs(paths: &[PathBuf]) -> Result<Vec<Endpoint>> {
+    open_all(paths, |p| open_output(p, true))
+}
+
+/// Opens several inputs at once (see [`open_all`]); `-` is standard input.
+pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Endpoint>> {
+    open_all(paths, open_input)
+}
+
+/// True when `file` is a pipe or FIFO: then an upstream process feeds it.
+pub fn is_pipe(file: &File) -> bool {
+    file.metadata()
+        .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+        .unwrap_or(false)
+}
+
+/// A reader for sources that must notice a stop request while waiting for input (a
+/// terminal, a pipe that has gone quiet): before each read it waits until the descriptor is
+/// readable, checking the stop flag every 100 ms, and reports end of input once asked to stop.
+pub struct StopAwareReader<R> {
+    inner: R,
+}
+
+impl<R: Read + AsRawFd> StopAwareReader<R> {
+    pub fn new(inner: R) -> Self {
+        StopAwareReader { inner }
+    }
+}
+
+impl<R: Read + AsRawFd> Read for StopAwareReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        loop {
+            if signals::stop_requested() {
+                return Ok(0);
+            }
+            if wait_readable(self.inner.as_raw_fd(), 100)? {
+                return self.inner.read(buf);
+            }
+        }
+    }
+}
+
+/// Waits up to `timeout_ms` for `fd` to be readable (or at end of file, or in error);
+/// returns whether it is.
+pub fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> io::Result<bool> {
+    let mut pfd = libc::pollfd {
+        fd,
+        events: libc::POLLIN,
+        revents: 0,
+    };
+    // SAFETY: one valid pollfd, count 1.
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    if n < 0 {
+        let e = io::Error::last_os_error();
+        if e.kind() == io::ErrorKind::Interrupted {
+            return Ok(false);
+        }
+        return Err(e);
+    }
+    Ok(n > 0)
+}
