@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use clap::Parser;
+use clap::{FromArgMatches, Parser};
 use serde::Serialize;
 
 use crate::error::{Error, Result};
@@ -213,7 +213,9 @@ pub fn stage_main<A: Parser>(info: &StageInfo, body: impl FnOnce(A) -> Result<()
     std::panic::set_hook(Box::new(move |p| {
         eprintln!("{name}: error: internal error (a bug in copipe): {p}");
     }));
-    let args = A::parse();
+    // Name the command after the stage (not the package), for --help, --version and errors.
+    let matches = A::command().name(name).bin_name(name).get_matches();
+    let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
     let outcome = body(args);
     write_stats();
     finish(name, outcome)

@@ -38,5 +38,21 @@ pub fn encode_into<T: Serialize + ?Sized>(value: &T, out: &mut Vec<u8>) -> Resul
 /// against the bytes that are there.
 #[inline]
 pub fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<(T, usize), String> {
-    bincode::serde::borrow_decode_from_slice(bytes, CONFIG).map_err(|e: DecodeError| e.to_string())
+    bincode::serde::borrow_decode_from_slice(bytes, CONFIG).map_err(describe)
+}
+
+/// Says what is wrong with the bytes in words, not in bincode's debug notation.
+fn describe(e: DecodeError) -> String {
+    match e {
+        DecodeError::UnexpectedEnd { additional } => {
+            format!("an event runs past the end of its frame ({additional} more bytes needed)")
+        }
+        DecodeError::Utf8 { inner } => format!(
+            "text is not valid UTF-8 (bad byte {} bytes into a string)",
+            inner.valid_up_to()
+        ),
+        DecodeError::UnexpectedVariant { found, .. } => format!("unknown event variant {found}"),
+        DecodeError::LimitExceeded => "an event claims more memory than allowed".into(),
+        other => other.to_string(),
+    }
 }

@@ -1,1 +1,84 @@
-//! (being written)
+//! `co-broadcast`: the seed's `broadcast(targets)` across processes.
+//!
+//! Every frame of the input is copied, whole and undecoded, to each output, so the copies
+//! cost a memcpy and events are never split. A branch whose reader goes away (broken pipe)
+//! is dropped and the others go on; with [`OnBranchClose::Stop`] the first such branch ends
+//! the broadcast instead (the others get a clean end of stream). Once no branch is left the
+//! stage stops quietly, and its upstream in turn sees a closed pipe.
+
+use std::fs::File;
+use std::path::PathBuf;
+
+use crate::error::Result;
+use crate::link::endpoint;
+use crate::link::FrameWriter;
+use crate::run::{self, InputArgs};
+use crate::signals;
+
+/// What to do when one branch's reader exits early.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnBranchClose {
+    /// Drop that branch; the others go on.
+    Drop,
+    /// End every branch cleanly and stop.
+    Stop,
+}
+
+/// `co-broadcast OUT...`: one input, copied to every output.
+pub fn run_broadcast(
+    outputs: &[PathBuf],
+    on_branch_close: OnBranchClose,
+    input: &InputArgs,
+) -> Result<()> {
+    let mut reader = input.open()?;
+    let kind = reader.kind();
+    let mut branches: Vec<Option<FrameWriter<File>>> = endpoint::open_outputs(outputs)?
+        .into_iter()
+        .map(|e| Some(run::frame_writer(e.file, e.label, kind)))
+        .collect();
+
+    // Applies `op` to every live branch; a branch that hit a closed pipe is dropped (or, with
+    // `Stop`, ends everything). Returns whether any branch is left.
+    let each = |branches: &mut Vec<Option<FrameWriter<File>>>,
+                    op: &mut dyn FnMut(&mut FrameWriter<File>) -> Result<()>|
+     -> Result<bool> {
+        let mut closed_one = false;
+        for slot in branches.iter_mut() {
+            if let Some(w) = slot {
+                match op(w) {
+                    Ok(()) => {}
+                    Err(e) if e.is_broken_pipe() => {
+                        *slot = None;
+                        closed_one = true;
+                    }
+                    Err(e) => return Err(e),
+                }
+            }
+        }
+        if closed_one && on_branch_close == OnBranchClose::Stop {
+            for w in branches.iter_mut().flatten() {
+                let _ = w.close();
+            }
+            branches.clear();
+        }
+        Ok(branches.iter().any(Option::is_some))
+    };
+
+    loop {
+        if reader.would_block() && !each(&mut branches, &mut |w| w.flush())? {
+            return Ok(());
+        }
+        if signals::stop_requested() {
+            break;
+        }
+        let Some(frame) = reader.next_frame()? else {
+            break;
+        };
+        let (events, payload) = (frame.events, frame.payload);
+        if !each(&mut branches, &mut |w| w.write_frame(events, payload))? {
+            return Ok(());
+        }
+    }
+    each(&mut branches, &mut |w| w.close())?;
+    Ok(())
+}

@@ -150,3 +150,63 @@ pub fn lines_stream(text: &str) -> Vec<u8> {
     assert!(out.status.success(), "co-lines failed: {:?}", out);
     out.stdout
 }
+
+/// Makes a named pipe at `path`.
+pub fn mkfifo(path: &std::path::Path) {
+    use std::os::unix::ffi::OsStrExt;
+    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path without NUL");
+    // SAFETY: a valid NUL-terminated path.
+    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
+    assert_eq!(rc, 0, "mkfifo {}", path.display());
+}
+
+/// Spawns a command with stdout and stderr piped (stdin null unless set).
+pub fn spawn(mut c: Command) -> Child {
+    c.stdout(Stdio::piped()).stderr(Stdio::piped());
+    c.spawn().expect("spawn")
+}
+
+/// Waits for a child and collects its output, failing the test after the deadline.
+pub fn finish(child: Child) -> Output {
+    child.wait_with_output().expect("wait")
+}
+
+/// Deterministic text: `n` lines, some containing `python` (a simple LCG, no dependencies).
+pub fn sample_text(n: usize, seed: u64) -> String {
+    let words = [
+        "python",
+        "ply",
+        "swig",
+        "GET",
+        "/index.html",
+        "200",
+        "coroutine",
+        "the",
+        "a",
+        "tubes",
+    ];
+    let mut x = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut out = String::new();
+    for i in 0..n {
+        let len = (x >> 60) as usize + 1;
+        out.push_str(&format!("{i} "));
+        for _ in 0..len {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            out.push_str(words[(x >> 33) as usize % words.len()]);
+            out.push(' ');
+        }
+        out.push('\n');
+    }
+    out
+}
+
+/// Spawns a command whose stdout goes to `file` (so nobody needs to drain it concurrently).
+pub fn spawn_to_file(mut c: Command, file: &std::path::Path) -> Child {
+    let out = std::fs::File::create(file).expect("create output file");
+    c.stdout(Stdio::from(out)).stderr(Stdio::piped());
+    c.spawn().expect("spawn")
+}
