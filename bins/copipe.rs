@@ -1,4 +1,144 @@
-fn main() {
-    eprintln!("copipe: not built yet");
-    std::process::exit(1);
+//! copipe: run a graph of stage processes described in a spec.
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::{Args as ClapArgs, Parser, Subcommand};
+use copipe::launch::{self, dot, graph::Finder, supervise};
+
+/// Run coroutine pipelines as Unix processes: spawn, wire, supervise and stop a graph of
+/// stage processes described in a spec.
+#[derive(Parser)]
+#[command(
+    version,
+    after_help = "Spec syntax (one statement per line, or separated by `;`):\n  \
+        name = command args...     a named stage (one process, usable in several chains)\n  \
+        a | b | c                  a chain; an element is a defined name or a command\n  \
+        # comment                  a line ending with `|` or `\\` continues\n\n\
+        Examples:\n  copipe run examples/bus.pipe\n  \
+        copipe run -e 'co-lines access-log | co-grep python | co-printer'\n  \
+        copipe graph examples/broadcast.pipe --dot | dot -Tsvg > graph.svg"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Run a graph until it ends.
+    Run(RunArgs),
+    /// Show the wired graph (inserted broadcasts and merges included) without running it.
+    Graph(GraphArgs),
+}
+
+#[derive(ClapArgs)]
+struct SpecSource {
+    /// The spec file; `-` reads standard input.
+    #[arg(
+        value_name = "SPEC",
+        required_unless_present = "text",
+        conflicts_with = "text"
+    )]
+    spec: Option<PathBuf>,
+    /// The spec itself, given inline.
+    #[arg(short = 'e', long = "expr", value_name = "TEXT")]
+    text: Option<String>,
+}
+
+#[derive(ClapArgs)]
+struct RunArgs {
+    #[command(flatten)]
+    source: SpecSource,
+    /// At exit, print each stage's status, wall and CPU time and peak memory, and each
+    /// link's events and bytes, on stderr.
+    #[arg(long, value_enum, num_args = 0..=1, require_equals = true, default_missing_value = "table", value_name = "FORMAT")]
+    stats: Option<supervise::StatsFormat>,
+    /// When a broadcast branch's consumer exits early: drop that branch and go on, or stop
+    /// the graph.
+    #[arg(long, value_name = "POLICY", value_parser = ["drop", "stop"], default_value = "drop")]
+    on_branch_close: String,
+    /// Seconds a drain (first Ctrl-C) may take before the stages are terminated.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
+    drain_timeout: f64,
+    /// Seconds a stage may take to die after SIGTERM before it is killed.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    grace: f64,
+}
+
+#[derive(ClapArgs)]
+struct GraphArgs {
+    #[command(flatten)]
+    source: SpecSource,
+    /// Print Graphviz DOT instead of a plain listing.
+    #[arg(long)]
+    dot: bool,
+}
+
+fn seconds(value: f64, flag: &str) -> Result<Duration, copipe::Error> {
+    Duration::try_from_secs_f64(value)
+        .map_err(|_| copipe::Error::Usage(format!("{flag} wants a number of seconds, 0 or more")))
+}
+
+fn read_spec(source: &SpecSource) -> Result<(String, String), copipe::Error> {
+    if let Some(text) = &source.text {
+        return Ok((text.clone(), "-e".into()));
+    }
+    let path = source.spec.as_ref().expect("clap requires SPEC or -e");
+    let text = if path.as_os_str() == "-" {
+        std::io::read_to_string(std::io::stdin())
+    } else {
+        std::fs::read_to_string(path)
+    }
+    .map_err(|e| copipe::Error::io(format!("reading {}", path.display()), e))?;
+    Ok((text, path.display().to_string()))
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let outcome = match cli.command {
+        Command::Run(args) => run(args),
+        Command::Graph(args) => graph(args),
+    };
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("copipe: error: {e}");
+            ExitCode::from(e.exit_code())
+        }
+    }
+}
+
+fn run(args: RunArgs) -> Result<u8, copipe::Error> {
+    let options = supervise::RunOptions {
+        drain_timeout: seconds(args.drain_timeout, "--drain-timeout")?,
+        grace: seconds(args.grace, "--grace")?,
+        on_branch_close: args.on_branch_close,
+        stats: args.stats,
+        temp_parent: std::env::var_os("COPIPE_TMPDIR").map(PathBuf::from),
+    };
+    let (text, source) = read_spec(&args.source)?;
+    let graph = launch::load(&text, &source, &Finder::from_env())?;
+    supervise::run(&graph, &options)
+}
+
+fn graph(args: GraphArgs) -> Result<u8, copipe::Error> {
+    let (text, source) = read_spec(&args.source)?;
+    let graph = launch::load(&text, &source, &Finder::from_env())?;
+    let out = if args.dot {
+        dot::to_dot(&graph)
+    } else {
+        dot::to_text(&graph)
+    };
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(out.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+            Err(copipe::Error::io("writing the graph", e))
+        }
+        _ => Ok(0),
+    }
 }

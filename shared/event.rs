@@ -237,36 +237,6 @@ impl fmt::Display for PyStr<'_> {
     }
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn record_set_replaces_in_place_like_a_dict() {
-        let mut r = Record::new();
-        r.set("id", "1");
-        r.set("route", "22");
-        r.set("id", "2");
-        assert_eq!(r.to_string(), "{'id': '2', 'route': '22'}");
-        assert_eq!(r.get("route"), Some("22"));
-        assert_eq!(r.get("nope"), None);
-    }
-
-    #[test]
-    fn xml_events_print_like_the_seed() {
-        let e = XmlEvent::Start {
-            name: "bus".into(),
-            attrs: vec![],
-        };
-        assert_eq!(e.to_string(), "('start', ('bus', {}))");
-        assert_eq!(
-            XmlEvent::Text("it's\n".into()).to_string(),
-            "('text', \"it's\\n\")"
-        );
-        assert_eq!(XmlEvent::End("bus".into()).to_string(), "('end', 'bus')");
-    }
-}
-
 /// Events that can be copied into an owned, `'static` form: what a [`Threaded`] stage puts
 /// on its queue and what [`collect`] keeps.
 ///
@@ -297,5 +267,35 @@ impl OwnedEvent for Record<'_> {
     type Owned = Record<'static>;
     fn to_owned_event(&self) -> Record<'static> {
         self.clone().into_owned()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn record_set_replaces_in_place_like_a_dict() {
+        let mut r = Record::new();
+        r.set("id", "1");
+        r.set("route", "22");
+        r.set("id", "2");
+        assert_eq!(r.to_string(), "{'id': '2', 'route': '22'}");
+        assert_eq!(r.get("route"), Some("22"));
+        assert_eq!(r.get("nope"), None);
+    }
+
+    #[test]
+    fn xml_events_print_like_the_seed() {
+        let e = XmlEvent::Start {
+            name: "bus".into(),
+            attrs: vec![],
+        };
+        assert_eq!(e.to_string(), "('start', ('bus', {}))");
+        assert_eq!(
+            XmlEvent::Text("it's\n".into()).to_string(),
+            "('text', \"it's\\n\")"
+        );
+        assert_eq!(XmlEvent::End("bus".into()).to_string(), "('end', 'bus')");
     }
 }

@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::{Arc, Mutex};
 
-use clap::{FromArgMatches, Parser};
+use clap::Parser;
 use serde::Serialize;
 
 use crate::error::{Error, Result};

@@ -249,6 +249,18 @@ impl<O: Send + 'static> Threaded<O> {
         }
     }
 
+    /// Pushes queued items through the worker's stage (`Sink::flush`, callable without
+    /// naming the item type).
+    pub fn flush(&mut self) -> Result<()> {
+        self.put(Message::Flush)
+    }
+
+    /// Ends the queue, waits for the worker to close its target, and returns its error if it
+    /// had one (`Sink::close`, callable without naming the item type).
+    pub fn close(&mut self) -> Result<()> {
+        self.join()
+    }
+
     fn join(&mut self) -> Result<()> {
         self.queue = None;
         match self.worker.take() {
@@ -281,10 +293,10 @@ impl<T: ?Sized + OwnedEvent<Owned = O>, O: Send + 'static> Sink<T> for Threaded<
         self.put(Message::Item(item.to_owned_event()))
     }
     fn flush(&mut self) -> Result<()> {
-        self.put(Message::Flush)
+        Threaded::flush(self)
     }
     fn close(&mut self) -> Result<()> {
-        self.join()
+        Threaded::close(self)
     }
 }
 

@@ -1,0 +1,261 @@
+//! Starting the processes of a wired graph, joined by anonymous pipes.
+//!
+//! Every link is an anonymous pipe (`std::io::pipe`, close-on-exec at both ends, so no child
+//! inherits a pipe end it should not hold, and every reader sees end of file once its writer
+//! exits). A stage with one input and one output gets them as stdin and stdout. A stage with
+//! several (`co-broadcast`, `co-merge`) gets each pipe end at a fixed descriptor, 3, 4, ...,
+//! and its path as an argument: `/dev/fd/3`. That is how a shell's process substitution
+//! (`<(...)`) hands pipes over: opening `/dev/fd/N` of a pipe never blocks, whatever the
+//! other end is doing, so there is no open-order rendezvous to deadlock on, and nothing on
+//! disk to clean up when the launcher is killed. (Named pipes in a private directory, the
+//! first design, needed both: a FIFO's `open` waits for its peer.)
+//!
+//! Each stage runs in its own process group, so the terminal's Ctrl-C reaches the launcher
+//! alone and the launcher decides who is signalled, and gets a parent-death signal
+//! (`PR_SET_PDEATHSIG`, Linux): if the launcher dies, even by SIGKILL, its stages die too.
+//! The parent-death signal fires when the *thread* that spawned the child ends, so stages
+//! are only ever spawned from the launcher's main thread.
+
+use std::io::{self, BufRead, BufReader, Write};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::unix::process::CommandExt;
+use std::path::Path;
+use std::process::{ChildStderr, Command, Stdio};
+use std::thread::JoinHandle;
+use std::time::Instant;
+
+use super::graph::{Graph, Node, Role};
+use crate::error::{Error, Result};
+
+/// The first descriptor used for a stage's extra inputs or outputs.
+pub const FIRST_EXTRA_FD: RawFd = 3;
+
+/// A stage that was started.
+pub struct Started {
+    /// Index of the node in the graph.
+    pub node: usize,
+    pub pid: libc::pid_t,
+    pub started: Instant,
+    /// The thread passing the stage's stderr through, prefixed with its tag.
+    pub stderr: Option<JoinHandle<()>>,
+}
+
+/// How stages are started.
+pub struct SpawnOptions<'a> {
+    /// `drop` or `stop`: what inserted broadcasts do when one branch's reader exits.
+    pub on_branch_close: &'a str,
+    /// Where each stage leaves its link statistics (`COPIPE_STATS_FILE`), if wanted.
+    pub stats_dir: Option<&'a Path>,
+}
+
+/// The path a stage with several inputs or outputs opens for its `i`-th one.
+pub fn extra_path(i: usize) -> String {
+    format!("/dev/fd/{}", FIRST_EXTRA_FD as usize + i)
+}
+
+/// Where a stage leaves its link statistics.
+pub fn stats_file(dir: &Path, position: usize) -> std::path::PathBuf {
+    dir.join(format!("stage-{position}.json"))
+}
+
+/// Starts every stage of `graph`, in graph order. Returns the stages started and, if one
+/// could not be started, why: the caller then stops the others.
+pub fn spawn_all(graph: &Graph, options: &SpawnOptions) -> (Vec<Started>, Option<Error>) {
+    let mut readers: Vec<Option<io::PipeReader>> = Vec::with_capacity(graph.links.len());
+    let mut writers: Vec<Option<io::PipeWriter>> = Vec::with_capacity(graph.links.len());
+    for _ in &graph.links {
+        match io::pipe() {
+            Ok((r, w)) => {
+                readers.push(Some(r));
+                writers.push(Some(w));
+            }
+            Err(e) => return (Vec::new(), Some(Error::io("creating a pipe", e))),
+        }
+    }
+    // The launcher's own stdin goes to the first source that reads anything.
+    let stdin_taker = graph
+        .nodes
+        .iter()
+        .position(|n| n.inputs.is_empty() && n.reads());
+
+    let mut started = Vec::with_capacity(graph.nodes.len());
+    for (i, node) in graph.nodes.iter().enumerate() {
+        let result = spawn_one(
+            node,
+            Some(i) == stdin_taker,
+            &mut readers,
+            &mut writers,
+            options,
+        );
+        match result {
+            Ok(s) => started.push(Started { node: i, ..s }),
+            Err(e) => return (started, Some(e)),
+        }
+    }
+    (started, None)
+}
+
+fn spawn_one(
+    node: &Node,
+    takes_stdin: bool,
+    readers: &mut [Option<io::PipeReader>],
+    writers: &mut [Option<io::PipeWriter>],
+    options: &SpawnOptions,
+) -> Result<Started> {
+    let mut cmd = Command::new(&node.program);
+    cmd.arg0(&node.argv[0]).args(&node.argv[1..]);
+    if node.role == Role::Broadcast {
+        cmd.args(["--on-branch-close", options.on_branch_close]);
+    }
+
+    // Pipe ends for a stage's several inputs or outputs go at descriptors 3, 4, ...
+    let mut extra: Vec<OwnedFd> = Vec::new();
+    if node.many_inputs() {
+        cmd.stdin(Stdio::null());
+        for &l in &node.inputs {
+            extra.push(take(&mut readers[l]).into());
+        }
+    } else if let Some(&l) = node.inputs.first() {
+        cmd.stdin(take(&mut readers[l]));
+    } else if takes_stdin {
+        cmd.stdin(Stdio::inherit());
+    } else {
+        cmd.stdin(Stdio::null());
+    }
+    if node.many_outputs() {
+        cmd.stdout(Stdio::null());
+        for &l in &node.outputs {
+            extra.push(take(&mut writers[l]).into());
+        }
+    } else if let Some(&l) = node.outputs.first() {
+        cmd.stdout(take(&mut writers[l]));
+    } else if node.writes() {
+        // A sink writes where the launcher writes.
+        cmd.stdout(Stdio::inherit());
+    } else {
+        cmd.stdout(Stdio::null());
+    }
+    cmd.args((0..extra.len()).map(extra_path));
+    // Move the extra ends above the descriptors they go to, so placing one can never
+    // overwrite another in the child.
+    let above = FIRST_EXTRA_FD + extra.len() as RawFd;
+    let extra: Vec<OwnedFd> = extra
+        .iter()
+        .map(|fd| dup_above(fd.as_raw_fd(), above))
+        .collect::<io::Result<_>>()
+        .map_err(|e| Error::io("placing pipe descriptors", e))?;
+    let raw: Vec<RawFd> = extra.iter().map(AsRawFd::as_raw_fd).collect();
+
+    cmd.stderr(Stdio::piped()).process_group(0);
+    if let Some(dir) = options.stats_dir {
+        cmd.env("COPIPE_STATS_FILE", stats_file(dir, node.position));
+    }
+    // SAFETY: getpid has no preconditions.
+    let launcher = unsafe { libc::getpid() };
+    // SAFETY: the closure runs in the forked child before exec and only makes
+    // async-signal-safe calls (prctl, getppid, dup2, _exit); it does not allocate.
+    unsafe {
+        cmd.pre_exec(move || {
+            #[cfg(target_os = "linux")]
+            {
+                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
+                    return Err(io::Error::last_os_error());
+                }
+                // The launcher died before the line above: nobody would stop this stage.
+                if libc::getppid() != launcher {
+                    libc::_exit(1);
+                }
+            }
+            let _ = launcher;
+            for (i, &fd) in raw.iter().enumerate() {
+                if libc::dup2(fd, FIRST_EXTRA_FD + i as RawFd) < 0 {
+                    return Err(io::Error::last_os_error());
+                }
+            }
+            Ok(())
+        });
+    }
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::io(
+            format!("starting {} ({})", node.title(), node.program.display()),
+            e,
+        )
+    })?;
+    // `cmd` and `extra` drop here, closing the launcher's copies of this stage's pipe ends.
+    drop(cmd);
+    drop(extra);
+    let stderr = child.stderr.take().map(|e| relay_stderr(node.tag(), e));
+    Ok(Started {
+        node: 0,
+        pid: child.id() as libc::pid_t,
+        started,
+        stderr,
+    })
+}
+
+/// Takes a pipe end out of its slot: each is handed to exactly one stage.
+fn take<T>(slot: &mut Option<T>) -> T {
+    slot.take().expect("each pipe end is handed over once")
+}
+
+/// A close-on-exec copy of `fd` at a descriptor number of at least `min`.
+fn dup_above(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
+    // SAFETY: fcntl on a descriptor we own; the result is a new descriptor we then own.
+    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) };
+    if new < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: `new` is a freshly duplicated descriptor owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(new) })
+}
+
+/// Passes a stage's stderr through to the launcher's, each line prefixed with `[tag] `.
+/// A line is written whole, in one write under the stderr lock, however many writes the
+/// stage made it in, so stages never interleave mid-line; a line longer than the buffer is
+/// passed on in pieces, never held whole in memory.
+fn relay_stderr(tag: String, stderr: ChildStderr) -> JoinHandle<()> {
+    const LINE_MAX: usize = 8 << 10;
+    let prefix = format!("[{tag}] ");
+    let relay = move || {
+        let mut reader = BufReader::with_capacity(LINE_MAX, stderr);
+        // The line being gathered, prefix included; empty between lines.
+        let mut line = Vec::with_capacity(LINE_MAX + prefix.len());
+        let write = |line: &mut Vec<u8>| {
+            let _ = io::stderr().lock().write_all(line);
+            line.clear();
+        };
+        loop {
+            let chunk = match reader.fill_buf() {
+                Ok([]) => break,
+                Ok(chunk) => chunk,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(_) => break,
+            };
+            let (piece, ends_line) = match memchr::memchr(b'\n', chunk) {
+                Some(i) => (&chunk[..=i], true),
+                None => (&chunk[..chunk.len().min(LINE_MAX)], false),
+            };
+            if line.is_empty() {
+                line.extend_from_slice(prefix.as_bytes());
+            }
+            line.extend_from_slice(piece);
+            let used = piece.len();
+            reader.consume(used);
+            if ends_line {
+                write(&mut line);
+            } else if line.len() >= LINE_MAX {
+                line.push(b'\n');
+                write(&mut line);
+            }
+        }
+        if !line.is_empty() {
+            line.push(b'\n');
+            write(&mut line);
+        }
+    };
+    std::thread::Builder::new()
+        .name("stderr-relay".into())
+        .spawn(relay)
+        .expect("starting a thread")
+}

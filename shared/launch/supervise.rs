@@ -1,0 +1,489 @@
+//! Running a wired graph to its end: waiting, failing, draining, stopping.
+//!
+//! * Close flows by itself: sources end, each stage closes its output, merges end when all
+//!   their inputs have. The launcher waits for every stage; all exit 0 → exit 0.
+//! * A stage that exits non-zero or dies by a signal is reported once, by position and
+//!   command; the rest of the graph is stopped, politely first (the sources are asked to
+//!   drain, so what got through still reaches the sinks), then SIGTERM after a grace period,
+//!   then SIGKILL after another; the launcher exits with the status of the first failing
+//!   stage in graph order.
+//!   Exits the launcher caused (its own signals) and quiet early exits (a stage whose
+//!   downstream is gone, even one killed by SIGPIPE) are not failures.
+//! * Ctrl-C (or SIGTERM, SIGHUP) is a ladder. First: a drain; the sources get SIGINT, stop
+//!   reading and close their streams, everything already read flows to the sinks, exit 130.
+//!   A drain has a deadline, after which the launcher terminates the stages. Second: SIGTERM
+//!   to every stage. Third: SIGKILL.
+//!
+//! Child exits are watched by a thread blocked in `waitid(WNOWAIT)`, which *sees* an exit
+//! without reaping it; the main thread reaps (`wait4`, with resource usage) only after it has
+//! stopped signalling that process, so a signal can never reach a recycled process id.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::path::PathBuf;
+use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
+use std::time::{Duration, Instant};
+
+use super::graph::Graph;
+use super::spawn::{self, SpawnOptions, Started};
+use super::stats::{self, Ended, StageFigures};
+use crate::error::{Error, IoContext, Result};
+
+/// The format of `--stats`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum StatsFormat {
+    Table,
+    Json,
+}
+
+/// How a graph is run.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// How long a drain (the first Ctrl-C) may take before the stages are terminated.
+    pub drain_timeout: Duration,
+    /// How long a stage may take to die after SIGTERM before it is killed.
+    pub grace: Duration,
+    /// `drop` or `stop`, passed to every inserted `co-broadcast`.
+    pub on_branch_close: String,
+    pub stats: Option<StatsFormat>,
+    /// Where the private directory (for statistics files) is made; the system's temporary
+    /// directory if `None`.
+    pub temp_parent: Option<PathBuf>,
+}
+
+/// How long the launcher waits, after a failure, for the failures it brings with it.
+const FAILURE_SETTLE: Duration = Duration::from_millis(100);
+
+enum Event {
+    /// A child has exited (not yet reaped).
+    Exited(libc::pid_t),
+    /// No children are left to wait for.
+    NoChildren,
+    /// Ctrl-C, SIGTERM or SIGHUP reached the launcher.
+    Interrupt,
+}
+
+struct Stage {
+    pid: Option<libc::pid_t>,
+    alive: bool,
+    started: Instant,
+    /// The signals the launcher sent it (bit N for signal N): death by one of them, or any
+    /// exit after one, is no failure.
+    signalled: u64,
+    figures: StageFigures,
+    /// The thread passing its stderr through.
+    stderr: Option<std::thread::JoinHandle<()>>,
+}
+
+struct Supervisor<'g> {
+    graph: &'g Graph,
+    options: &'g RunOptions,
+    stages: Vec<Stage>,
+    by_pid: HashMap<libc::pid_t, usize>,
+    /// (position, exit status) of each failed stage.
+    failures: Vec<(usize, u8)>,
+    interrupts: u32,
+    /// True once a failure (or a stage that could not start) began stopping the graph.
+    stopping: bool,
+    /// When a drain has taken too long.
+    drain_deadline: Option<Instant>,
+    /// When every stage left gets SIGTERM.
+    term_at: Option<Instant>,
+    /// When every stage left gets SIGKILL.
+    kill_at: Option<Instant>,
+    /// Tells the exit watcher that the child it reported has been reaped.
+    reaped: Option<Sender<()>>,
+}
+
+fn say(message: std::fmt::Arguments) {
+    let _ = writeln!(std::io::stderr().lock(), "copipe: {message}");
+}
+
+/// Runs `graph` to its end and returns the launcher's exit status.
+pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
+    let private = {
+        let mut builder = tempfile::Builder::new();
+        builder
+            .prefix("copipe-")
+            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
+        match &options.temp_parent {
+            Some(parent) => builder.tempdir_in(parent),
+            None => builder.tempdir(),
+        }
+        .context_io(|| "making the launcher's private directory".into())?
+    };
+
+    let (tx, rx) = mpsc::channel();
+    let interrupts = tx.clone();
+    ctrlc::set_handler(move || {
+        let _ = interrupts.send(Event::Interrupt);
+    })
+    .map_err(|e| Error::Other(format!("installing the Ctrl-C handler: {e}")))?;
+
+    let spawn_options = SpawnOptions {
+        on_branch_close: &options.on_branch_close,
+        stats_dir: options.stats.map(|_| private.path()),
+    };
+    let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options);
+    let any_started = !started.is_empty();
+    let mut supervisor = Supervisor::new(graph, options, started);
+    if let Some(e) = &spawn_error {
+        say(format_args!("error: {e}"));
+        supervisor.stop_all();
+    }
+    if any_started {
+        supervisor.reaped = Some(watch_children(tx));
+        supervisor.supervise(&rx);
+    }
+    let mut relays: Vec<_> = supervisor
+        .stages
+        .iter_mut()
+        .filter_map(|s| s.stderr.take())
+        .collect();
+    // A stage's stderr ends with it, unless it left a process of its own holding it.
+    let relay_deadline = Instant::now() + Duration::from_secs(1);
+    while !relays.is_empty() && Instant::now() < relay_deadline {
+        relays.retain(|r| !r.is_finished());
+        std::thread::sleep(Duration::from_millis(5));
+    }
+
+    if let Some(format) = options.stats {
+        let figures: Vec<StageFigures> = supervisor
+            .stages
+            .iter()
+            .map(|s| s.figures.clone())
+            .collect();
+        let links = stats::link_counts(graph, private.path());
+        let text = match format {
+            StatsFormat::Table => stats::table(graph, &figures, &links),
+            StatsFormat::Json => stats::json(graph, &figures, &links) + "\n",
+        };
+        let _ = std::io::stderr().lock().write_all(text.as_bytes());
+    }
+    private
+        .close()
+        .context_io(|| "removing the launcher's private directory".into())?;
+    if let Some(e) = spawn_error {
+        return Err(e);
+    }
+    Ok(supervisor.exit_status())
+}
+
+/// True when the child `pid` has exited but is not yet reaped.
+fn has_exited(pid: libc::pid_t) -> bool {
+    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+    // SAFETY: waitid on our own child, without reaping it (WNOWAIT) or blocking (WNOHANG).
+    let rc = unsafe {
+        libc::waitid(
+            libc::P_PID,
+            pid as libc::id_t,
+            &mut info,
+            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+        )
+    };
+    // SAFETY: waitid succeeded; si_pid is 0 when the child is still running.
+    rc == 0 && unsafe { info.si_pid() } == pid
+}
+
+/// Starts the thread that reports child exits without reaping them. Returns the channel on
+/// which to tell it a reported child has been reaped, so it may look for the next.
+fn watch_children(tx: Sender<Event>) -> Sender<()> {
+    let (ack_tx, ack_rx) = mpsc::channel::<()>();
+    std::thread::Builder::new()
+        .name("child-watch".into())
+        .spawn(move || loop {
+            // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid with a valid out-pointer; WNOWAIT leaves the child unreaped.
+            let rc =
+                unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            if rc < 0 {
+                if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
+                    continue;
+                }
+                let _ = tx.send(Event::NoChildren);
+                return;
+            }
+            // SAFETY: waitid succeeded, so si_pid is set.
+            let pid = unsafe { info.si_pid() };
+            if tx.send(Event::Exited(pid)).is_err() || ack_rx.recv().is_err() {
+                return;
+            }
+        })
+        .expect("starting a thread");
+    ack_tx
+}
+
+impl<'g> Supervisor<'g> {
+    fn new(graph: &'g Graph, options: &'g RunOptions, started: Vec<Started>) -> Self {
+        let now = Instant::now();
+        let mut stages: Vec<Stage> = graph
+            .nodes
+            .iter()
+            .map(|_| Stage {
+                pid: None,
+                alive: false,
+                started: now,
+                signalled: 0,
+                figures: StageFigures::default(),
+                stderr: None,
+            })
+            .collect();
+        let mut by_pid = HashMap::new();
+        for s in started {
+            stages[s.node].pid = Some(s.pid);
+            stages[s.node].alive = true;
+            stages[s.node].started = s.started;
+            stages[s.node].stderr = s.stderr;
+            by_pid.insert(s.pid, s.node);
+        }
+        Supervisor {
+            graph,
+            options,
+            stages,
+            by_pid,
+            failures: Vec::new(),
+            interrupts: 0,
+            stopping: false,
+            drain_deadline: None,
+            term_at: None,
+            kill_at: None,
+            reaped: None,
+        }
+    }
+
+    fn alive(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.stages.len()).filter(|&i| self.stages[i].alive)
+    }
+
+    fn signal(&mut self, i: usize, signal: i32) {
+        let stage = &mut self.stages[i];
+        if let (true, Some(pid)) = (stage.alive, stage.pid) {
+            // A stage that already died on its own keeps its own cause of death.
+            if has_exited(pid) {
+                return;
+            }
+            // SAFETY: kill(2) on a child not yet reaped (reaping happens on this thread).
+            unsafe { libc::kill(pid, signal) };
+            stage.signalled |= 1 << signal;
+        }
+    }
+
+    /// Signals every stage left, sinks first: a stage then never sees its upstream die
+    /// (and fail on the broken stream) before its own signal reaches it; upstream stages just
+    /// find their downstream gone, a quiet stop.
+    fn signal_all(&mut self, signal: i32) {
+        let alive: Vec<usize> = self.alive().collect();
+        for i in alive.into_iter().rev() {
+            self.signal(i, signal);
+        }
+    }
+
+    /// Stops the graph after a failure, politely first: the sources are asked to drain, so
+    /// the rest winds down by close propagation and every event that got through reaches
+    /// the sinks. After the grace period whatever is left gets SIGTERM, and after another
+    /// one, SIGKILL.
+    fn stop_all(&mut self) {
+        if self.stopping {
+            return;
+        }
+        self.stopping = true;
+        self.signal_sources();
+        self.drain_deadline = None;
+        if self.kill_at.is_none() {
+            self.term_at = Some(Instant::now() + self.options.grace);
+        }
+    }
+
+    /// Sends SIGTERM to every stage left; SIGKILL after the grace period.
+    fn terminate_all(&mut self) {
+        self.signal_all(libc::SIGTERM);
+        self.drain_deadline = None;
+        self.term_at = None;
+        self.kill_at = Some(Instant::now() + self.options.grace);
+    }
+
+    /// Asks the sources to stop reading and close their streams (SIGINT; see `signals`).
+    fn signal_sources(&mut self) {
+        let sources: Vec<usize> = (0..self.graph.nodes.len())
+            .filter(|&i| self.graph.nodes[i].inputs.is_empty())
+            .collect();
+        for i in sources {
+            if self.stages[i].signalled == 0 {
+                self.signal(i, libc::SIGINT);
+            }
+        }
+    }
+
+    fn waiting_on(&self) -> String {
+        let titles: Vec<String> = self.alive().map(|i| self.graph.nodes[i].title()).collect();
+        titles.join(", ")
+    }
+
+    fn supervise(&mut self, events: &Receiver<Event>) {
+        while self.alive().next().is_some() {
+            let deadline = [self.drain_deadline, self.term_at, self.kill_at]
+                .into_iter()
+                .flatten()
+                .min();
+            let event = match deadline {
+                Some(d) => events.recv_timeout(d.saturating_duration_since(Instant::now())),
+                None => events.recv().map_err(|_| RecvTimeoutError::Disconnected),
+            };
+            match event {
+                Ok(Event::Exited(pid)) => self.exited(pid),
+                Ok(Event::Interrupt) => self.interrupt(),
+                Ok(Event::NoChildren) | Err(RecvTimeoutError::Disconnected) => {
+                    for stage in &mut self.stages {
+                        stage.alive = false;
+                    }
+                }
+                Err(RecvTimeoutError::Timeout) => self.deadline_passed(),
+            }
+        }
+    }
+
+    /// The watcher saw `pid` exit. Reaps it and every other stage already dead with it. A
+    /// failure usually brings others with it (the next stage sees its stream end without
+    /// the end marker), and the kernel may let those show first, so on a failure the
+    /// launcher lingers a moment ([`FAILURE_SETTLE`]) to gather them and reports them all in
+    /// graph order. Then it lets the watcher look for the next exit.
+    fn exited(&mut self, pid: libc::pid_t) {
+        let mut failed: Vec<(usize, Ended)> = Vec::new();
+        let mut settle_until: Option<Instant> = None;
+        let mut first = true;
+        loop {
+            let dead: Vec<libc::pid_t> = self
+                .alive()
+                .filter_map(|i| self.stages[i].pid)
+                .filter(|&p| (first && p == pid) || has_exited(p))
+                .collect();
+            first = false;
+            failed.extend(dead.into_iter().filter_map(|p| self.reap(p)));
+            if failed.is_empty() || self.alive().next().is_none() {
+                break;
+            }
+            let until = *settle_until.get_or_insert_with(|| Instant::now() + FAILURE_SETTLE);
+            if Instant::now() >= until {
+                break;
+            }
+            std::thread::sleep(Duration::from_millis(5));
+        }
+        failed.sort_by_key(|&(i, _)| i);
+        for (i, ended) in failed {
+            // Let the stage's own last words come out first.
+            if let Some(relay) = &self.stages[i].stderr {
+                let until = Instant::now() + Duration::from_millis(200);
+                while !relay.is_finished() && Instant::now() < until {
+                    std::thread::sleep(Duration::from_millis(2));
+                }
+            }
+            let node = &self.graph.nodes[i];
+            let after = match self.failures.iter().min_by_key(|f| f.0) {
+                Some(&(first, _)) if first < node.position => {
+                    format!(" (after stage {first} failed)")
+                }
+                _ => String::new(),
+            };
+            say(format_args!("{} {}{after}", node.title(), ended.describe()));
+            self.failures.push((node.position, ended.code()));
+            self.stop_all();
+        }
+        if let Some(ack) = &self.reaped {
+            let _ = ack.send(());
+        }
+    }
+
+    /// Reaps `pid`, records its figures, and returns its node and end if it failed.
+    fn reap(&mut self, pid: libc::pid_t) -> Option<(usize, Ended)> {
+        let mut status = 0;
+        // SAFETY: a zeroed rusage is a valid out-parameter.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        // SAFETY: wait4 on a child that has exited; valid out-pointers.
+        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        if reaped != pid {
+            return None;
+        }
+        let &i = self.by_pid.get(&pid)?;
+        let stage = &mut self.stages[i];
+        stage.alive = false;
+        let ended = Ended::from_wait_status(status);
+        stage.figures = StageFigures::from_rusage(ended, stage.started.elapsed(), &usage);
+        let sent = stage.signalled;
+        let failed = match ended {
+            Ended::Exited(0) => false,
+            // A stage whose downstream is gone may die of SIGPIPE: a quiet early exit.
+            Ended::Signaled(libc::SIGPIPE) => false,
+            // Death by the launcher's own signal, or an exit in answer to it, is no failure.
+            Ended::Signaled(got) => sent & (1 << got) == 0,
+            Ended::Exited(_) => sent == 0,
+        };
+        failed.then_some((i, ended))
+    }
+
+    fn interrupt(&mut self) {
+        self.interrupts += 1;
+        let draining = self.stopping || self.drain_deadline.is_some();
+        match self.interrupts {
+            1 if !draining => {
+                self.signal_sources();
+                self.drain_deadline = Some(Instant::now() + self.options.drain_timeout);
+                say(format_args!(
+                    "interrupted: draining (sources stopped); waiting on {}; interrupt again to terminate",
+                    self.waiting_on()
+                ));
+            }
+            1 | 2 => {
+                say(format_args!("terminating {}", self.waiting_on()));
+                self.signal_all(libc::SIGTERM);
+                self.drain_deadline = None;
+                self.term_at = None;
+            }
+            _ => {
+                say(format_args!("killing {}", self.waiting_on()));
+                self.signal_all(libc::SIGKILL);
+                self.kill_at = None;
+            }
+        }
+    }
+
+    fn deadline_passed(&mut self) {
+        let now = Instant::now();
+        if self.drain_deadline.is_some_and(|d| d <= now) {
+            say(format_args!(
+                "the drain took longer than {:.1} s; terminating {}",
+                self.options.drain_timeout.as_secs_f64(),
+                self.waiting_on()
+            ));
+            self.terminate_all();
+        }
+        if self.term_at.is_some_and(|d| d <= now) {
+            say(format_args!(
+                "{} still running {:.1} s after the failure; terminating",
+                self.waiting_on(),
+                self.options.grace.as_secs_f64()
+            ));
+            self.terminate_all();
+        }
+        if self.kill_at.is_some_and(|d| d <= now) {
+            say(format_args!(
+                "{} still running {:.1} s after SIGTERM; killing",
+                self.waiting_on(),
+                self.options.grace.as_secs_f64()
+            ));
+            self.signal_all(libc::SIGKILL);
+            self.kill_at = None;
+        }
+    }
+
+    /// The status of the first failing stage in graph order; else 130 after an interrupt;
+    /// else 0.
+    fn exit_status(&self) -> u8 {
+        match self.failures.iter().min_by_key(|f| f.0) {
+            Some(&(_, code)) => code.max(1),
+            None if self.interrupts > 0 => 130,
+            None => 0,
+        }
+    }
+}
