@@ -73,7 +73,9 @@ impl Console {
 
     /// Whether a write has failed.
     pub fn failed(&self) -> bool {
-        self.inner.try_borrow().map_or(false, |inner| inner.error.is_some())
+        self.inner
+            .try_borrow()
+            .is_ok_and(|inner| inner.error.is_some())
     }
 
     /// Takes the first write error, if there was one.
