@@ -1,4 +1,61 @@
-fn main() {
-    eprintln!("co-follow: not built yet");
-    std::process::exit(1);
+//! co-follow: the lines appended to a file, as line events (the seed's `follow`, `tail -F`).
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::time::Duration;
+
+use clap::Parser;
+use copipe::run::{self, OutputArgs, Port, StageInfo};
+use copipe::stages::follow::{run_follow, FollowOptions};
+use copipe::stages::lines::LineOptions;
+
+const INFO: StageInfo = StageInfo::new("co-follow", Port::None, Port::Lines);
+
+/// Send each line appended to FILE as a line event, starting at its end, like `tail -F`.
+///
+/// Survives log rotation (FILE renamed and re-created: the old file is read to its end, then
+/// the new one from its start) and truncation (reading restarts at the new start). A line
+/// written in pieces is sent once, whole. SIGINT or SIGTERM stops following: an unterminated
+/// last line is sent as it is, the stream is ended cleanly, and co-follow exits 0.
+#[derive(Parser)]
+#[command(
+    name = "co-follow",
+    version,
+    after_help = "Example: co-follow access-log | co-grep python | co-printer"
+)]
+struct Args {
+    /// The file to follow.
+    file: PathBuf,
+    /// Send what FILE already holds first, instead of starting at its end.
+    #[arg(long)]
+    from_start: bool,
+    /// Look for new lines every MS milliseconds instead of waiting on inotify.
+    #[arg(long, value_name = "MS", value_parser = clap::value_parser!(u64).range(1..))]
+    poll_ms: Option<u64>,
+    /// If FILE does not exist yet, wait for it to appear (then read it from its start).
+    #[arg(long)]
+    wait: bool,
+    /// Replace invalid UTF-8 with U+FFFD instead of stopping with an error.
+    #[arg(long)]
+    lossy: bool,
+    /// Longest line accepted, in bytes (a longer one is an error, never an unbounded buffer).
+    #[arg(long, value_name = "BYTES", default_value_t = LineOptions::default().max_line)]
+    max_line: usize,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| {
+        let options = FollowOptions {
+            from_start: args.from_start,
+            poll: args.poll_ms.map(Duration::from_millis),
+            wait: args.wait,
+            lines: LineOptions {
+                max_line: args.max_line,
+                lossy: args.lossy,
+            },
+            notices_as: Some(INFO.name),
+        };
+        run_follow(&args.file, &options, &args.output)
+    })
 }

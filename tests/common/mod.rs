@@ -151,13 +151,10 @@ pub fn lines_stream(text: &str) -> Vec<u8> {
     out.stdout
 }
 
-/// Makes a named pipe at `path`.
+/// Makes a named pipe at `path` (mode 0600).
 pub fn mkfifo(path: &std::path::Path) {
-    use std::os::unix::ffi::OsStrExt;
-    let c = std::ffi::CString::new(path.as_os_str().as_bytes()).expect("path without NUL");
-    // SAFETY: a valid NUL-terminated path.
-    let rc = unsafe { libc::mkfifo(c.as_ptr(), 0o600) };
-    assert_eq!(rc, 0, "mkfifo {}", path.display());
+    interprocess::os::unix::fifo_file::create_fifo(path, 0o600)
+        .unwrap_or_else(|e| panic!("mkfifo {}: {e}", path.display()));
 }
 
 /// Spawns a command with stdout and stderr piped (stdin null unless set).
