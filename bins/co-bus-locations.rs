@@ -1,4 +1,37 @@
-fn main() {
-    eprintln!("co-bus-locations: not built yet");
-    std::process::exit(1);
+//! co-bus-locations: print where each bus is (the seed's `bus_locations`).
+use std::process::ExitCode;
+
+use clap::Parser;
+use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::stages::locations::run_bus_locations;
+
+const INFO: StageInfo = StageInfo::new("co-bus-locations", Port::Records, Port::Text);
+
+/// Print `route,id,"direction",latitude,longitude` for each bus record, the seed's format.
+///
+/// A record missing one of these fields is an error naming the field and the bus id,
+/// unless --skip-incomplete is given.
+#[derive(Parser)]
+#[command(
+    version,
+    after_help = "Example: co-xml allroutes.xml | co-buses | co-filter route=22 | co-bus-locations"
+)]
+struct Args {
+    /// Drop records missing a printed field, and count them on stderr, instead of failing.
+    #[arg(long)]
+    skip_incomplete: bool,
+    #[command(flatten)]
+    input: InputArgs,
+    /// Write the text to PATH instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    output: Option<std::path::PathBuf>,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| {
+        let output = OutputArgs {
+            output: args.output,
+        };
+        run_bus_locations(args.skip_incomplete, &args.input, &output)
+    })
 }

@@ -1,4 +1,29 @@
-fn main() {
-    eprintln!("co-buses: not built yet");
-    std::process::exit(1);
+//! co-buses: XML events to one record per bus (the seed's `buses_to_dicts`).
+use std::process::ExitCode;
+
+use clap::Parser;
+use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::stages::buses::run_buses;
+
+const INFO: StageInfo = StageInfo::new("co-buses", Port::Xml, Port::Records);
+
+/// Turn the XML events of a bus-tracker snapshot into one record per <bus> element.
+///
+/// Each element that ends inside a <bus> sets the field of its name to the text gathered
+/// since the last start tag, exactly as the seed's buses_to_dicts does; fields keep the
+/// order in which they first appear.
+#[derive(Parser)]
+#[command(
+    version,
+    after_help = "Example: co-xml allroutes.xml | co-buses | co-printer"
+)]
+struct Args {
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| run_buses(&args.input, &args.output))
 }

@@ -1,4 +1,33 @@
-fn main() {
-    eprintln!("co-filter: not built yet");
-    std::process::exit(1);
+//! co-filter: keep the records whose fields have given values (the seed's
+//! `filter_on_field`, nested once per condition).
+use std::process::ExitCode;
+
+use clap::Parser;
+use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::stages::filter::{run_filter, Condition};
+
+const INFO: StageInfo = StageInfo::new("co-filter", Port::Records, Port::Records);
+
+/// Keep the records in which every FIELD equals its VALUE exactly.
+///
+/// A record without the field does not match. Each condition is split at its first `=`.
+#[derive(Parser)]
+#[command(
+    version,
+    after_help = "Example: co-xml allroutes.xml | co-buses | co-filter route=22 \"direction=North Bound\" | co-bus-locations"
+)]
+struct Args {
+    /// Conditions, all of which must hold.
+    #[arg(value_name = "FIELD=VALUE", required = true)]
+    conditions: Vec<Condition>,
+    #[command(flatten)]
+    input: InputArgs,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| {
+        run_filter(&args.conditions, &args.input, &args.output)
+    })
 }

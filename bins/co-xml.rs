@@ -1,4 +1,33 @@
-fn main() {
-    eprintln!("co-xml: not built yet");
-    std::process::exit(1);
+//! co-xml: an XML document to XML events (the seed's SAX `EventHandler`).
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::Parser;
+use copipe::run::{self, OutputArgs, Port, StageInfo};
+use copipe::stages::xml::run_xml;
+
+const INFO: StageInfo = StageInfo::new("co-xml", Port::Text, Port::Xml);
+
+/// Parse an XML document into SAX-style events: start (name and attributes), text, end.
+///
+/// Entities are decoded, CDATA is text, and each run of character data between two tags is
+/// one text event, never trimmed. Comments and processing instructions are skipped. Memory
+/// stays constant whatever the document's size. A malformed document is reported with its
+/// line:column and ends the stream without an end-of-stream marker.
+#[derive(Parser)]
+#[command(
+    version,
+    after_help = "Example: co-xml allroutes.xml | co-buses | co-filter route=22 | co-bus-locations"
+)]
+struct Args {
+    /// The XML file to read; `-` or nothing reads standard input.
+    file: Option<PathBuf>,
+    #[command(flatten)]
+    output: OutputArgs,
+}
+
+fn main() -> ExitCode {
+    run::stage_main(&INFO, |args: Args| {
+        run_xml(args.file.as_deref(), &args.output)
+    })
 }

@@ -1,0 +1,126 @@
+#!/usr/bin/env bash
+# `just bench-bus`: the bus pipeline on a generated snapshot of about 200 MB.
+#
+# Prints wall time and MB/s for: the five-process pipe (co-xml | co-buses | co-filter |
+# co-filter | co-bus-locations), the inline example, the threaded example, quick-xml's bare
+# event loop (the parsing limit), and the seed's Python program when python3 exists; then
+# each stage's peak memory and the events/s on the busiest link (co-xml -> co-buses), and
+# the ratios against the issue's aims. Best of $RUNS runs for each timing.
+#
+# Environment: BUSES (default 470000, about 200 MB), RUNS (default 3), DATA_DIR (default
+# bench-data, git-ignored; the generated file is kept and reused), PYTHON=0 to skip Python.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+
+BUSES=${BUSES:-470000}
+RUNS=${RUNS:-3}
+DATA_DIR=${DATA_DIR:-bench-data}
+BIN=target/release
+EXAMPLES=target/release/examples
+
+echo "building release binaries and examples..." >&2
+cargo build --release --quiet --bins --examples
+
+mkdir -p "$DATA_DIR"
+FILE="$DATA_DIR/allroutes-$BUSES.xml"
+if [ ! -f "$FILE" ]; then
+    echo "generating $FILE ($BUSES buses)..." >&2
+    "$BIN/co-gen-buses" --buses "$BUSES" --seed 1 --out "$FILE"
+fi
+BYTES=$(stat -c %s "$FILE")
+MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+
+now() { date +%s.%N; }
+
+# best_of NAME COMMAND...: runs COMMAND (a shell string) $RUNS times, output to $TMP/NAME.out,
+# and prints the best wall time in seconds.
+best_of() {
+    local name=$1 command=$2 best="" start end t
+    for _ in $(seq "$RUNS"); do
+        start=$(now)
+        bash -c "$command" > "$TMP/$name.out"
+        end=$(now)
+        t=$(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.3f", b - a }')
+        if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+            best=$t
+        fi
+    done
+    echo "$best"
+}
+
+PIPE="$BIN/co-xml $FILE | $BIN/co-buses | $BIN/co-filter route=22 | $BIN/co-filter 'direction=North Bound' | $BIN/co-bus-locations"
+
+declare -A SECONDS_OF
+SECONDS_OF[pipe]=$(best_of pipe "$PIPE")
+SECONDS_OF[inline]=$(best_of inline "$EXAMPLES/buses $FILE")
+SECONDS_OF[threaded]=$(best_of threaded "$EXAMPLES/buses --threaded $FILE")
+SECONDS_OF[bare]=$(best_of bare "$EXAMPLES/xml_bare $FILE")
+HAVE_PYTHON=0
+if [ "${PYTHON:-1}" != 0 ] && command -v python3 > /dev/null; then
+    HAVE_PYTHON=1
+    SECONDS_OF[python]=$(RUNS=1 best_of python "python3 tests/reference/buses.py $FILE")
+fi
+
+# The outputs must agree (the bare loop prints a count instead).
+for name in inline threaded $([ $HAVE_PYTHON = 1 ] && echo python); do
+    if ! cmp -s "$TMP/pipe.out" "$TMP/$name.out"; then
+        echo "warning: $name output differs from the pipe's" >&2
+    fi
+done
+
+row() { # NAME SECONDS
+    awk -v n="$1" -v s="$2" -v mb="$MB" 'BEGIN { printf "%-54s %8.3f s %9.1f MB/s\n", n, s, mb / s }'
+}
+
+echo
+echo "bus pipeline on $FILE: $MB MB, $BUSES buses, $(wc -l < "$TMP/pipe.out") lines out (best of $RUNS)"
+echo
+row "five-process pipe (co-xml | ... | co-bus-locations)" "${SECONDS_OF[pipe]}"
+row "inline (examples/buses)" "${SECONDS_OF[inline]}"
+row "threaded (examples/buses --threaded)" "${SECONDS_OF[threaded]}"
+row "quick-xml bare event loop (examples/xml_bare)" "${SECONDS_OF[bare]}"
+if [ $HAVE_PYTHON = 1 ]; then
+    row "Python reference (xml.sax + coroutines)" "${SECONDS_OF[python]}"
+else
+    echo "Python reference: skipped (no python3)"
+fi
+
+# Events on the busiest link, from the link statistics co-xml leaves at exit.
+COPIPE_STATS_FILE="$TMP/xml-stats.json" "$BIN/co-xml" "$FILE" | "$BIN/co-buses" > /dev/null
+start=$(now)
+"$BIN/co-xml" "$FILE" | "$BIN/co-buses" > /dev/null
+end=$(now)
+read -r EVENTS LINK_BYTES < <(sed -E 's/.*"events":([0-9]+),"bytes":([0-9]+).*/\1 \2/' "$TMP/xml-stats.json"; echo)
+awk -v e="$EVENTS" -v b="$LINK_BYTES" -v s="$start" -v t="$end" -v n="$BUSES" 'BEGIN {
+    d = t - s
+    printf "\nco-xml -> co-buses link: %d events (%.1f per bus), %.1f MB; %.2f M events/s (%.3f s for the two stages)\n",
+        e, e / n, b / 1e6, e / d / 1e6, d
+}'
+
+# Peak memory of each stage, with GNU time when installed.
+echo
+if [ -x /usr/bin/time ]; then
+    mem() { /usr/bin/time -f "%M" -o "$TMP/mem.$1" "${@:2}"; }
+    export -f mem
+    export TMP
+    bash -c "mem co-xml $BIN/co-xml $FILE | mem co-buses $BIN/co-buses | mem co-filter-1 $BIN/co-filter route=22 \
+        | mem co-filter-2 $BIN/co-filter 'direction=North Bound' | mem co-bus-locations $BIN/co-bus-locations > /dev/null"
+    mem inline "$EXAMPLES/buses" "$FILE" > /dev/null
+    mem threaded "$EXAMPLES/buses" --threaded "$FILE" > /dev/null
+    echo "peak memory (max RSS) on $MB MB:"
+    for stage in co-xml co-buses co-filter-1 co-filter-2 co-bus-locations inline threaded; do
+        awk -v s="$stage" '{ printf "  %-18s %6.1f MB\n", s, $1 / 1024 }' "$TMP/mem.$stage"
+    done
+else
+    echo "peak memory: skipped (/usr/bin/time not installed; apt-get install time)"
+fi
+
+echo
+awk -v p="${SECONDS_OF[pipe]}" -v i="${SECONDS_OF[inline]}" -v b="${SECONDS_OF[bare]}" \
+    -v py="${SECONDS_OF[python]:-0}" 'BEGIN {
+    printf "inline / bare quick-xml  = %.2fx   (aim: within 1.30x)\n", i / b
+    printf "pipe / inline            = %.2fx   (aim: within 1.50x)\n", p / i
+    if (py > 0) printf "python / pipe            = %.1fx   (aim: at least 5x)\n", py / p
+}'

@@ -1,0 +1,48 @@
+//! The seed's `cothread` example (Part 3): the filters and the printer run in a thread.
+//!
+//! ```python
+//! xml.sax.parse("allroutes.xml", EventHandler(
+//!                 buses_to_dicts(
+//!                 threaded(
+//!                      filter_on_field("route","22",
+//!                      filter_on_field("direction","North Bound",
+//!                      bus_locations()))
+//!                 ))))
+//! ```
+//!
+//! `Threaded` is the seed's `threaded(target)`: a bounded queue and a worker thread that
+//! sends each queued item on, and closes its target when the queue ends (`GeneratorExit`).
+//!
+//! Run: `cargo run --example cothread -- [FILE]` (default `examples/data/allroutes.xml`).
+
+use std::fs::File;
+use std::io::{self, BufWriter};
+use std::process::ExitCode;
+
+use copipe::stage::Threaded;
+use copipe::stages::buses::BusesToDicts;
+use copipe::stages::filter::FilterOnField;
+use copipe::stages::locations::BusLocations;
+use copipe::stages::xml::xml_events;
+use copipe::{Error, Record, Result};
+
+const DEFAULT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml");
+
+fn run(path: &str) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {path}"), e))?;
+    let printer = BusLocations::new(BufWriter::new(io::stdout()));
+    let filters = FilterOnField::new(
+        "route",
+        "22",
+        FilterOnField::new("direction", "North Bound", printer),
+    );
+    let threaded = Threaded::<Record<'static>>::new::<Record<'static>, _>(filters);
+    xml_events(file, &mut BusesToDicts::new(threaded))
+}
+
+fn main() -> ExitCode {
+    let path = std::env::args()
+        .nth(1)
+        .unwrap_or_else(|| DEFAULT_FILE.to_owned());
+    copipe::run::finish("cothread", run(&path))
+}
