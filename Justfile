@@ -1,0 +1,46 @@
+# copipe's everyday commands. `just --list` shows them.
+# (Install just with `cargo install just` or `apt-get install just`; every recipe is a plain
+# shell command you can also run by hand.)
+
+# Run the seed's bus pipeline through the launcher on the shipped data.
+run-bus-pipeline:
+    cargo build --release
+    target/release/copipe run examples/bus.pipe
+
+# The same pipeline composed by hand with Unix pipes.
+run-bus-pipe-by-hand:
+    cargo build --release
+    target/release/co-xml examples/data/allroutes.xml | target/release/co-buses | target/release/co-filter route=22 | target/release/co-filter "direction=North Bound" | target/release/co-bus-locations
+
+# Every test (what CI runs, with fmt and clippy: see .ci/run).
+test:
+    cargo test
+
+# Formatting and lints, as CI checks them.
+lint:
+    cargo fmt --all -- --check
+    cargo clippy --all-targets -- -D warnings
+
+# Everything CI runs.
+ci:
+    bash .ci/run
+
+# Link throughput: events/s and MB/s through three stages, beside cat | cat | cat.
+bench-links:
+    bash benches/links/run.sh
+
+# The bus pipeline on ~200 MB: processes, inline, threaded, bare quick-xml, Python.
+bench-bus:
+    bash benches/bus/run.sh
+
+# The launcher's overhead: copipe run vs a shell pipe, and a 10-stage start/stop.
+bench-launch:
+    bash benches/launch/run.sh
+
+# co-follow's latency from an appended line to the printer.
+bench-follow:
+    bash benches/follow/run.sh
+
+# The coroutine OS: task switches/s, 1M spawns, echo server req/s, vs the Python scheduler.
+bench-sched:
+    bash benches/sched/run.sh
