@@ -36,7 +36,7 @@ fn run(path: &str, threaded: bool) -> Result<()> {
         FilterOnField::new("direction", "North Bound", BusLocations::new(out)),
     );
     if threaded {
-        let worker = Threaded::<Record<'static>>::new::<Record<'static>, _>(locations);
+        let worker = Threaded::<Record<'static>>::new(locations);
         xml_events(file, &mut BusesToDicts::new(worker))
     } else {
         xml_events(file, &mut BusesToDicts::new(locations))

@@ -36,7 +36,7 @@ fn run(path: &str) -> Result<()> {
         "22",
         FilterOnField::new("direction", "North Bound", printer),
     );
-    let threaded = Threaded::<Record<'static>>::new::<Record<'static>, _>(filters);
+    let threaded = Threaded::<Record<'static>>::new(filters);
     xml_events(file, &mut BusesToDicts::new(threaded))
 }
 

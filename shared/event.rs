@@ -243,16 +243,51 @@ impl fmt::Display for PyStr<'_> {
 /// [`Threaded`]: crate::stage::Threaded
 /// [`collect`]: crate::stage::collect
 pub trait OwnedEvent {
-    /// The owned form; it borrows back as `Self` (`String` as `str`, `Record<'static>` as
-    /// `Record<'a>`).
-    type Owned: Send + 'static;
+    /// The owned form (`String` for `str`, `Record<'static>` for `Record<'a>`).
+    type Owned: OwnedForm;
     fn to_owned_event(&self) -> Self::Owned;
+    /// Copies this event into `slot`, reusing the buffers `slot` already has: a queue that
+    /// recycles its slots then costs no allocation per event.
+    fn clone_into_owned(&self, slot: &mut Self::Owned) {
+        *slot = self.to_owned_event();
+    }
+}
+
+/// An owned event as it waits in a queue, and the event it stands for.
+pub trait OwnedForm: Send + 'static {
+    type Event: ?Sized;
+    fn event(&self) -> &Self::Event;
+}
+
+impl OwnedForm for String {
+    type Event = str;
+    fn event(&self) -> &str {
+        self
+    }
+}
+
+impl OwnedForm for XmlEvent<'static> {
+    type Event = XmlEvent<'static>;
+    fn event(&self) -> &Self {
+        self
+    }
+}
+
+impl OwnedForm for Record<'static> {
+    type Event = Record<'static>;
+    fn event(&self) -> &Self {
+        self
+    }
 }
 
 impl OwnedEvent for str {
     type Owned = String;
     fn to_owned_event(&self) -> String {
         self.to_owned()
+    }
+    fn clone_into_owned(&self, slot: &mut String) {
+        slot.clear();
+        slot.push_str(self);
     }
 }
 
@@ -268,6 +303,28 @@ impl OwnedEvent for Record<'_> {
     fn to_owned_event(&self) -> Record<'static> {
         self.clone().into_owned()
     }
+    fn clone_into_owned(&self, slot: &mut Record<'static>) {
+        slot.fields.truncate(self.fields.len());
+        for (i, field) in self.fields.iter().enumerate() {
+            match slot.fields.get_mut(i) {
+                Some(kept) => {
+                    overwrite(&mut kept.name, &field.name);
+                    overwrite(&mut kept.value, &field.value);
+                }
+                None => slot.fields.push(Field {
+                    name: Cow::Owned(field.name.clone().into_owned()),
+                    value: Cow::Owned(field.value.clone().into_owned()),
+                }),
+            }
+        }
+    }
+}
+
+/// Replaces the text of a `Cow` in place, keeping its buffer when it owns one.
+pub fn overwrite(text: &mut Cow<'static, str>, with: &str) {
+    let buffer = text.to_mut();
+    buffer.clear();
+    buffer.push_str(with);
 }
 
 #[cfg(test)]

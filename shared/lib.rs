@@ -54,7 +54,6 @@ pub mod signals;
 pub mod stage;
 pub mod stages;
 
-
 pub use error::{Error, Result};
 pub use event::{EventKind, Record, XmlEvent};
 pub use stage::Sink;

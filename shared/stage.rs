@@ -13,14 +13,13 @@
 //! inline (call `send` directly), [`Threaded`] (a bounded queue and a worker thread), or a
 //! process boundary ([`crate::link::SendTo`] and [`crate::link::recv_from`]).
 
-use std::borrow::Borrow;
 use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::mpsc::{self, Receiver, SyncSender};
 use std::thread::JoinHandle;
 
 use crate::error::{Error, Result};
-use crate::event::OwnedEvent;
+use crate::event::{OwnedEvent, OwnedForm};
 
 /// A stage that receives items: the seed's coroutine.
 ///
@@ -199,7 +198,8 @@ impl<T: ?Sized, S: Sink<T>> Sink<T> for Shared<S> {
 }
 
 enum Message<O> {
-    Item(O),
+    /// A batch of items: the first `len` slots are filled.
+    Batch(Vec<O>, usize),
     Flush,
 }
 
@@ -208,30 +208,42 @@ enum Message<O> {
 /// and returns the worker's error if it had one.
 ///
 /// The queue holds owned copies (`O` is `String` for lines, `Record<'static>` for records),
-/// since the sender's borrowed items do not live long enough to cross threads.
+/// since the sender's borrowed items do not live long enough to cross threads. Items travel
+/// in batches of [`THREADED_BATCH`] whose slots come back to the sender for reuse, so a
+/// handover costs one queue operation per batch and, once warm, no allocation per item. A
+/// partial batch leaves on `flush` (which the driver calls before it waits for input) and on
+/// `close`, so nothing lingers.
 pub struct Threaded<O> {
+    batch: Vec<O>,
+    filled: usize,
     queue: Option<SyncSender<Message<O>>>,
+    empties: Receiver<Vec<O>>,
     worker: Option<JoinHandle<Result<()>>>,
 }
 
-/// How many items may wait in a [`Threaded`] queue before `send` blocks (back-pressure).
-pub const THREADED_QUEUE: usize = 1024;
+/// Items per batch handed to a [`Threaded`] worker.
+pub const THREADED_BATCH: usize = 256;
+/// Batches that may wait in a [`Threaded`] queue before `send` blocks (back-pressure).
+pub const THREADED_QUEUE: usize = 8;
 
-impl<O: Send + 'static> Threaded<O> {
-    /// Starts a worker thread running `target`, which receives `&T` borrowed from each `O`.
-    pub fn new<T, S>(target: S) -> Self
+impl<O: OwnedForm> Threaded<O> {
+    /// Starts a worker thread running `target`: `Threaded::<String>::new(grep)` for lines,
+    /// `Threaded::<Record<'static>>::new(filters)` for records.
+    pub fn new<S>(target: S) -> Self
     where
-        T: ?Sized,
-        O: Borrow<T>,
-        S: Sink<T> + Send + 'static,
+        S: Sink<O::Event> + Send + 'static,
     {
         let (tx, rx) = mpsc::sync_channel(THREADED_QUEUE);
+        let (empties_tx, empties) = mpsc::channel();
         let worker = std::thread::Builder::new()
             .name("threaded".into())
-            .spawn(move || run_target::<T, O, S>(rx, target))
+            .spawn(move || run_target(rx, empties_tx, target))
             .expect("spawning a thread");
         Threaded {
+            batch: Vec::with_capacity(THREADED_BATCH),
+            filled: 0,
             queue: Some(tx),
+            empties,
             worker: Some(worker),
         }
     }
@@ -239,7 +251,11 @@ impl<O: Send + 'static> Threaded<O> {
     fn put(&mut self, message: Message<O>) -> Result<()> {
         let delivered = match &self.queue {
             Some(q) => q.send(message).is_ok(),
-            None => return Err(Error::Other("send() after close() on a threaded stage".into())),
+            None => {
+                return Err(Error::Other(
+                    "send() after close() on a threaded stage".into(),
+                ))
+            }
         };
         if delivered {
             Ok(())
@@ -249,15 +265,31 @@ impl<O: Send + 'static> Threaded<O> {
         }
     }
 
+    /// Hands the filled part of the current batch to the worker.
+    fn ship(&mut self) -> Result<()> {
+        if self.filled == 0 {
+            return Ok(());
+        }
+        let fresh = self
+            .empties
+            .try_recv()
+            .unwrap_or_else(|_| Vec::with_capacity(THREADED_BATCH));
+        let full = std::mem::replace(&mut self.batch, fresh);
+        let filled = std::mem::take(&mut self.filled);
+        self.put(Message::Batch(full, filled))
+    }
+
     /// Pushes queued items through the worker's stage (`Sink::flush`, callable without
     /// naming the item type).
     pub fn flush(&mut self) -> Result<()> {
+        self.ship()?;
         self.put(Message::Flush)
     }
 
     /// Ends the queue, waits for the worker to close its target, and returns its error if it
     /// had one (`Sink::close`, callable without naming the item type).
     pub fn close(&mut self) -> Result<()> {
+        self.ship()?;
         self.join()
     }
 
@@ -274,13 +306,20 @@ impl<O: Send + 'static> Threaded<O> {
 }
 
 /// The worker: the seed's `run_target()`.
-fn run_target<T: ?Sized, O: Borrow<T>, S: Sink<T>>(
+fn run_target<O: OwnedForm, S: Sink<O::Event>>(
     messages: Receiver<Message<O>>,
+    empties: mpsc::Sender<Vec<O>>,
     mut target: S,
 ) -> Result<()> {
     for message in messages {
         match message {
-            Message::Item(item) => target.send(item.borrow())?,
+            Message::Batch(items, filled) => {
+                for item in &items[..filled] {
+                    target.send(item.event())?;
+                }
+                // The sender may have gone; then the slots are simply dropped.
+                let _ = empties.send(items);
+            }
             Message::Flush => target.flush()?,
         }
     }
@@ -288,9 +327,18 @@ fn run_target<T: ?Sized, O: Borrow<T>, S: Sink<T>>(
     target.close()
 }
 
-impl<T: ?Sized + OwnedEvent<Owned = O>, O: Send + 'static> Sink<T> for Threaded<O> {
+impl<T: ?Sized + OwnedEvent<Owned = O>, O: OwnedForm> Sink<T> for Threaded<O> {
+    #[inline]
     fn send(&mut self, item: &T) -> Result<()> {
-        self.put(Message::Item(item.to_owned_event()))
+        match self.batch.get_mut(self.filled) {
+            Some(slot) => item.clone_into_owned(slot),
+            None => self.batch.push(item.to_owned_event()),
+        }
+        self.filled += 1;
+        if self.filled == THREADED_BATCH {
+            self.ship()?;
+        }
+        Ok(())
     }
     fn flush(&mut self) -> Result<()> {
         Threaded::flush(self)
@@ -319,4 +367,3 @@ pub fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         "panic".to_owned()
     }
 }
-

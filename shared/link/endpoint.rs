@@ -99,7 +99,10 @@ pub fn open_all(
             .collect();
         handles
             .into_iter()
-            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Other("open thread panicked".into()))))
+            .map(|h| {
+                h.join()
+                    .unwrap_or_else(|_| Err(Error::Other("open thread panicked".into())))
+            })
             .collect()
     })
 }

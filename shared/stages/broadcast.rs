@@ -40,7 +40,7 @@ pub fn run_broadcast(
     // Applies `op` to every live branch; a branch that hit a closed pipe is dropped (or, with
     // `Stop`, ends everything). Returns whether any branch is left.
     let each = |branches: &mut Vec<Option<FrameWriter<File>>>,
-                    op: &mut dyn FnMut(&mut FrameWriter<File>) -> Result<()>|
+                op: &mut dyn FnMut(&mut FrameWriter<File>) -> Result<()>|
      -> Result<bool> {
         let mut closed_one = false;
         for slot in branches.iter_mut() {

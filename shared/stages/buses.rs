@@ -32,7 +32,7 @@ use std::borrow::Cow;
 use std::fs::File;
 
 use crate::error::Result;
-use crate::event::{EventKind, Field, Record, XmlEvent};
+use crate::event::{overwrite, EventKind, Field, Record, XmlEvent};
 use crate::link::{self, Records, SendTo, Xml};
 use crate::run::{InputArgs, OutputArgs};
 use crate::stage::Sink;
@@ -91,13 +91,6 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
         overwrite(&mut field.value, fragments);
         self.record.fields.push(field);
     }
-}
-
-/// Replaces the text of an owned `Cow` in place, keeping its buffer.
-fn overwrite(text: &mut Cow<'static, str>, with: &str) {
-    let buffer = text.to_mut();
-    buffer.clear();
-    buffer.push_str(with);
 }
 
 impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {

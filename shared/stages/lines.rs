@@ -131,11 +131,7 @@ pub fn open_text_input(path: Option<&Path>) -> Result<(BufReader<Box<dyn Read>>,
 }
 
 /// `co-lines [FILE|-]`: text lines in, line events out.
-pub fn run_lines(
-    path: Option<&Path>,
-    options: LineOptions,
-    output: &OutputArgs,
-) -> Result<()> {
+pub fn run_lines(path: Option<&Path>, options: LineOptions, output: &OutputArgs) -> Result<()> {
     signals::stop_on_signals();
     let (mut reader, _label) = open_text_input(path)?;
     let writer = output.open(crate::EventKind::Lines)?;
