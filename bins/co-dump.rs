@@ -9,7 +9,10 @@ const INFO: StageInfo = StageInfo::new("co-dump", Port::Any, Port::Text);
 
 /// Show any copipe stream as one readable line per event, prefixed with its kind.
 #[derive(Parser)]
-#[command(version, after_help = "Example: co-xml allroutes.xml | co-dump --json | jq .")]
+#[command(
+    version,
+    after_help = "Example: co-xml allroutes.xml | co-dump --json | jq ."
+)]
 struct Args {
     /// One JSON value per line instead (for jq).
     #[arg(long)]
@@ -23,6 +26,12 @@ struct Args {
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        run_dump(args.json, &args.input, &OutputArgs { output: args.output })
+        run_dump(
+            args.json,
+            &args.input,
+            &OutputArgs {
+                output: args.output,
+            },
+        )
     })
 }

@@ -9,7 +9,10 @@ const INFO: StageInfo = StageInfo::new("co-grep", Port::Lines, Port::Lines);
 
 /// Pass on the line events that contain PATTERN (a plain substring, as the seed's grep).
 #[derive(Parser)]
-#[command(version, after_help = "Example: co-lines access-log | co-grep python | co-printer")]
+#[command(
+    version,
+    after_help = "Example: co-lines access-log | co-grep python | co-printer"
+)]
 struct Args {
     /// The text to look for.
     pattern: String,

@@ -13,7 +13,10 @@ const INFO: StageInfo = StageInfo::new("co-lines", Port::Text, Port::Lines);
 /// Each line (without its newline) becomes one event; the stream ends at end of file.
 /// SIGINT or SIGTERM stops reading and ends the stream cleanly.
 #[derive(Parser)]
-#[command(version, after_help = "Example: co-lines access-log | co-grep python | co-printer")]
+#[command(
+    version,
+    after_help = "Example: co-lines access-log | co-grep python | co-printer"
+)]
 struct Args {
     /// The text file to read; `-` or nothing reads standard input.
     file: Option<PathBuf>,

@@ -10,7 +10,10 @@ const INFO: StageInfo = StageInfo::new("co-printer", Port::Any, Port::Text);
 /// Print events as text: line events as plain lines, XML events and records in the seed's
 /// Python notation. The sink at the end of a pipeline.
 #[derive(Parser)]
-#[command(version, after_help = "Example: co-lines access-log | co-grep python | co-printer")]
+#[command(
+    version,
+    after_help = "Example: co-lines access-log | co-grep python | co-printer"
+)]
 struct Args {
     #[command(flatten)]
     input: InputArgs,
@@ -21,6 +24,11 @@ struct Args {
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        run_printer(&args.input, &OutputArgs { output: args.output })
+        run_printer(
+            &args.input,
+            &OutputArgs {
+                output: args.output,
+            },
+        )
     })
 }

@@ -25,8 +25,14 @@ fn copies_every_event_to_each_output_even_large_ones() {
     let text = big_lines();
     let outs = [dir.path().join("a.out"), dir.path().join("b.out")];
     let mut reaper = Reaper(vec![
-        spawn_to_file(cmd("co-printer", &["--input", a.to_str().unwrap()]), &outs[0]),
-        spawn_to_file(cmd("co-printer", &["--input", b.to_str().unwrap()]), &outs[1]),
+        spawn_to_file(
+            cmd("co-printer", &["--input", a.to_str().unwrap()]),
+            &outs[0],
+        ),
+        spawn_to_file(
+            cmd("co-printer", &["--input", b.to_str().unwrap()]),
+            &outs[1],
+        ),
     ]);
     let out = run_with_input(
         cmd("co-broadcast", &[a.to_str().unwrap(), b.to_str().unwrap()]),
@@ -58,7 +64,10 @@ fn dash_is_standard_output() {
     let printed = run_with_input(cmd("co-printer", &[]), &out.stdout);
     assert_eq!(printed.stdout, b"x\ny\n");
     assert!(finish(reaper.0.remove(0)).status.success());
-    assert_eq!(std::fs::read(&dumped_path).unwrap(), b"line 'x'\nline 'y'\n");
+    assert_eq!(
+        std::fs::read(&dumped_path).unwrap(),
+        b"line 'x'\nline 'y'\n"
+    );
 }
 
 /// Starts `co-lines FILE | co-broadcast a b [extra]` with a reader on `a` that exits after
@@ -81,7 +90,10 @@ fn one_branch_exits_early(extra: &[&str]) -> (std::process::Output, Vec<u8>, Str
     let full_path = dir.path().join("b.out");
     let mut reaper = Reaper(vec![
         spawn(early),
-        spawn_to_file(cmd("co-printer", &["--input", b.to_str().unwrap()]), &full_path),
+        spawn_to_file(
+            cmd("co-printer", &["--input", b.to_str().unwrap()]),
+            &full_path,
+        ),
     ]);
     let mut args = vec![a.to_str().unwrap(), b.to_str().unwrap()];
     args.extend_from_slice(extra);
@@ -111,6 +123,9 @@ fn on_branch_close_stop_ends_every_branch_cleanly() {
 
 #[test]
 fn needs_at_least_one_output() {
-    let out = cmd("co-broadcast", &[]).stdin(Stdio::null()).output().unwrap();
+    let out = cmd("co-broadcast", &[])
+        .stdin(Stdio::null())
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
 }

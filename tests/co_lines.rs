@@ -44,7 +44,10 @@ fn invalid_utf8_is_an_error_with_line_and_offset_unless_lossy() {
         "co-lines: error: line 2 (byte 3) is not valid UTF-8 (use --lossy to replace bad bytes)"
     );
     let out = roundtrip(b"ok\nbad \xff here\n", &["--lossy"]);
-    assert_eq!(String::from_utf8(out.stdout).unwrap(), "ok\nbad \u{fffd} here\n");
+    assert_eq!(
+        String::from_utf8(out.stdout).unwrap(),
+        "ok\nbad \u{fffd} here\n"
+    );
 }
 
 #[test]
@@ -54,7 +57,10 @@ fn an_overlong_line_is_refused_not_buffered() {
     let out = run_with_input(cmd("co-lines", &["--max-line", "1000"]), &text);
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.contains("line 2 (byte 6) is longer than the frame limit of 1000 bytes"), "{e}");
+    assert!(
+        e.contains("line 2 (byte 6) is longer than the frame limit of 1000 bytes"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -62,7 +68,10 @@ fn missing_file_is_a_clear_error() {
     let out = cmd("co-lines", &["/no/such/file"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
-    assert!(e.starts_with("co-lines: error: opening input /no/such/file: "), "{e}");
+    assert!(
+        e.starts_with("co-lines: error: opening input /no/such/file: "),
+        "{e}"
+    );
 }
 
 #[test]
@@ -81,5 +90,8 @@ fn refuses_to_write_frames_to_a_terminal() {
     };
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
-    assert!(text.contains("refusing to write binary frames to a terminal"), "{text}");
+    assert!(
+        text.contains("refusing to write binary frames to a terminal"),
+        "{text}"
+    );
 }

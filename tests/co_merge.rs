@@ -37,7 +37,11 @@ fn interleaves_whole_events_only() {
         c
     });
     let merged = finish(merge);
-    assert!(merged.status.success(), "{:?}", String::from_utf8_lossy(&merged.stderr));
+    assert!(
+        merged.status.success(),
+        "{:?}",
+        String::from_utf8_lossy(&merged.stderr)
+    );
     for c in reaper.0.drain(..) {
         assert!(finish(c).status.success());
     }
@@ -59,9 +63,12 @@ fn ends_when_all_inputs_end_and_fails_when_one_fails() {
     std::fs::write(&good, lines_stream("a\nb\n")).unwrap();
     let broken = lines_stream("c\n");
     std::fs::write(&bad, &broken[..broken.len() - 8]).unwrap();
-    let ok = cmd("co-merge", &[good.to_str().unwrap(), good.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let ok = cmd(
+        "co-merge",
+        &[good.to_str().unwrap(), good.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
     assert!(ok.status.success());
     let printed = common::run_with_input(cmd("co-printer", &[]), &ok.stdout);
     assert_eq!(printed.stdout, b"a\nb\na\nb\n");
@@ -70,7 +77,13 @@ fn ends_when_all_inputs_end_and_fails_when_one_fails() {
         .unwrap();
     assert_eq!(failed.status.code(), Some(1));
     let e = String::from_utf8_lossy(&failed.stderr);
-    assert!(e.starts_with(&format!("co-merge: error: input {}: input ended", bad.display())), "{e}");
+    assert!(
+        e.starts_with(&format!(
+            "co-merge: error: input {}: input ended",
+            bad.display()
+        )),
+        "{e}"
+    );
 }
 
 #[test]
@@ -82,14 +95,23 @@ fn refuses_inputs_of_different_kinds() {
     let mut w = copipe::link::FrameWriter::new(Vec::new(), copipe::EventKind::Xml, "t");
     w.close().unwrap();
     std::fs::write(&xml, w.into_inner()).unwrap();
-    let out = cmd("co-merge", &[lines.to_str().unwrap(), xml.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = cmd(
+        "co-merge",
+        &[lines.to_str().unwrap(), xml.to_str().unwrap()],
+    )
+    .output()
+    .unwrap();
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     // Whichever header arrives first sets the kind; the other input is named as wrong.
-    let one_way = format!("input {} carries xml events, but the first input carries lines", xml.display());
-    let other_way = format!("input {} carries lines, but the first input carries xml events", lines.display());
+    let one_way = format!(
+        "input {} carries xml events, but the first input carries lines",
+        xml.display()
+    );
+    let other_way = format!(
+        "input {} carries lines, but the first input carries xml events",
+        lines.display()
+    );
     assert!(e.contains(&one_way) || e.contains(&other_way), "{e}");
     assert!(e.contains("all inputs must carry one kind"), "{e}");
 }

@@ -34,18 +34,22 @@ fn short_text() -> impl Strategy<Value = String> {
 
 fn xml_event() -> impl Strategy<Value = XmlEvent<'static>> {
     prop_oneof![
-        (short_text(), prop::collection::vec((short_text(), short_text()), 0..3)).prop_map(|(n, attrs)| {
-            XmlEvent::Start {
-                name: Cow::Owned(n),
-                attrs: attrs
-                    .into_iter()
-                    .map(|(n, v)| Attr {
-                        name: Cow::Owned(n),
-                        value: Cow::Owned(v),
-                    })
-                    .collect(),
-            }
-        }),
+        (
+            short_text(),
+            prop::collection::vec((short_text(), short_text()), 0..3)
+        )
+            .prop_map(|(n, attrs)| {
+                XmlEvent::Start {
+                    name: Cow::Owned(n),
+                    attrs: attrs
+                        .into_iter()
+                        .map(|(n, v)| Attr {
+                            name: Cow::Owned(n),
+                            value: Cow::Owned(v),
+                        })
+                        .collect(),
+                }
+            }),
         short_text().prop_map(|t| XmlEvent::Text(Cow::Owned(t))),
         short_text().prop_map(|t| XmlEvent::End(Cow::Owned(t))),
     ]

@@ -12,7 +12,11 @@ use copipe::EventKind;
 fn fails(stage: &str, args: &[&str], input: &[u8]) -> String {
     let out = run_with_input(cmd(stage, args), input);
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
-    assert_eq!(out.status.code(), Some(1), "{stage} status; stderr: {stderr}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{stage} status; stderr: {stderr}"
+    );
     assert_eq!(stderr.lines().count(), 1, "one line: {stderr:?}");
     assert!(stderr.starts_with(&format!("{stage}: error: ")), "{stderr}");
     assert!(!stderr.contains("panicked"), "{stderr}");
@@ -48,14 +52,23 @@ fn unsupported_version() {
     let mut s = lines_stream("a\n");
     s[5] = VERSION + 7;
     let e = fails("co-grep", &["a"], &s);
-    assert!(e.contains(&format!("unsupported copipe stream version {}", VERSION + 7)), "{e}");
+    assert!(
+        e.contains(&format!(
+            "unsupported copipe stream version {}",
+            VERSION + 7
+        )),
+        "{e}"
+    );
 }
 
 #[test]
 fn wrong_kind_names_both() {
     let s = stream_of(EventKind::Xml, &[]);
     let e = fails("co-grep", &["a"], &s);
-    assert!(e.ends_with("co-grep expects lines, got xml events\n"), "{e}");
+    assert!(
+        e.ends_with("co-grep expects lines, got xml events\n"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -75,8 +88,14 @@ fn missing_end_of_stream_means_upstream_failed() {
     assert_eq!(out.status.code(), Some(1));
     // Everything that did arrive was still delivered.
     assert_eq!(out.stdout, b"first line\n");
-    assert!(stderr.contains(&format!("input ended at byte {}", cut.len())), "{stderr}");
-    assert!(stderr.contains("without an end-of-stream marker"), "{stderr}");
+    assert!(
+        stderr.contains(&format!("input ended at byte {}", cut.len())),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("without an end-of-stream marker"),
+        "{stderr}"
+    );
 }
 
 #[test]
