@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::run::{self, InputArgs, Port, StageInfo, TextOutputArgs};
 use copipe::stages::locations::run_bus_locations;
 
 const INFO: StageInfo = StageInfo::new("co-bus-locations", Port::Records, Port::Text);
@@ -22,16 +22,12 @@ struct Args {
     skip_incomplete: bool,
     #[command(flatten)]
     input: InputArgs,
-    /// Write the text to PATH instead of standard output.
-    #[arg(long, value_name = "PATH")]
-    output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    output: TextOutputArgs,
 }
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        let output = OutputArgs {
-            output: args.output,
-        };
-        run_bus_locations(args.skip_incomplete, &args.input, &output)
+        run_bus_locations(args.skip_incomplete, &args.input, &args.output)
     })
 }

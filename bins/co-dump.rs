@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::run::{self, InputArgs, Port, StageInfo, TextOutputArgs};
 use copipe::stages::dump::run_dump;
 
 const INFO: StageInfo = StageInfo::new("co-dump", Port::Any, Port::Text);
@@ -19,19 +19,12 @@ struct Args {
     json: bool,
     #[command(flatten)]
     input: InputArgs,
-    /// Write the text to PATH instead of standard output.
-    #[arg(long, value_name = "PATH")]
-    output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    output: TextOutputArgs,
 }
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        run_dump(
-            args.json,
-            &args.input,
-            &OutputArgs {
-                output: args.output,
-            },
-        )
+        run_dump(args.json, &args.input, &args.output)
     })
 }

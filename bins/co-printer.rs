@@ -2,7 +2,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::run::{self, InputArgs, Port, StageInfo, TextOutputArgs};
 use copipe::stages::printer::run_printer;
 
 const INFO: StageInfo = StageInfo::new("co-printer", Port::Any, Port::Text);
@@ -17,18 +17,10 @@ const INFO: StageInfo = StageInfo::new("co-printer", Port::Any, Port::Text);
 struct Args {
     #[command(flatten)]
     input: InputArgs,
-    /// Write the text to PATH instead of standard output.
-    #[arg(long, value_name = "PATH")]
-    output: Option<std::path::PathBuf>,
+    #[command(flatten)]
+    output: TextOutputArgs,
 }
 
 fn main() -> ExitCode {
-    run::stage_main(&INFO, |args: Args| {
-        run_printer(
-            &args.input,
-            &OutputArgs {
-                output: args.output,
-            },
-        )
-    })
+    run::stage_main(&INFO, |args: Args| run_printer(&args.input, &args.output))
 }

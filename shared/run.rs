@@ -97,6 +97,22 @@ pub struct OutputArgs {
     pub output: Option<PathBuf>,
 }
 
+/// The output option of stages that write text (printers), not frames.
+#[derive(Debug, Clone, clap::Args)]
+pub struct TextOutputArgs {
+    /// Write the text to PATH instead of standard output.
+    #[arg(long, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+}
+
+impl TextOutputArgs {
+    /// Opens the output for text (a terminal is fine), buffered.
+    pub fn open(&self) -> Result<BufWriter<File>> {
+        let Endpoint { file, .. } = endpoint::open_output(self.output.as_deref(), false)?;
+        Ok(BufWriter::with_capacity(64 << 10, file))
+    }
+}
+
 impl InputArgs {
     /// Opens the input and reads its header. Sets the stage's SIGINT manners: fed by a pipe,
     /// it ignores SIGINT; reading a file, it is a source and stops cleanly on SIGINT.
@@ -114,12 +130,6 @@ impl OutputArgs {
     pub fn open(&self, kind: EventKind) -> Result<FrameWriter<File>> {
         let Endpoint { file, label } = endpoint::open_output(self.output.as_deref(), true)?;
         Ok(frame_writer(file, label, kind))
-    }
-
-    /// Opens the output for text (a terminal is fine), buffered.
-    pub fn open_text(&self) -> Result<BufWriter<File>> {
-        let Endpoint { file, .. } = endpoint::open_output(self.output.as_deref(), false)?;
-        Ok(BufWriter::with_capacity(64 << 10, file))
     }
 }
 

@@ -11,7 +11,7 @@ use std::io::Write;
 use crate::error::{Error, Result};
 use crate::event::{PyStr, Record, XmlEvent};
 use crate::link;
-use crate::run::{InputArgs, OutputArgs};
+use crate::run::{InputArgs, TextOutputArgs};
 use crate::stage::Sink;
 
 /// A sink that writes one line per event of any kind.
@@ -97,8 +97,8 @@ impl<'a, W: Write> Sink<Record<'a>> for Dump<W> {
 }
 
 /// `co-dump [--json]`: any stream in, one line per event out.
-pub fn run_dump(json: bool, input: &InputArgs, output: &OutputArgs) -> Result<()> {
+pub fn run_dump(json: bool, input: &InputArgs, output: &TextOutputArgs) -> Result<()> {
     let mut reader = input.open()?;
-    let mut dump = Dump::new(output.open_text()?, json);
+    let mut dump = Dump::new(output.open()?, json);
     link::recv_any(&mut reader, "co-dump", &mut dump)
 }

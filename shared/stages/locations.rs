@@ -18,7 +18,7 @@ use std::io::Write;
 use crate::error::{Error, IoContext, Result};
 use crate::event::Record;
 use crate::link::{self, Records};
-use crate::run::{InputArgs, OutputArgs};
+use crate::run::{InputArgs, TextOutputArgs};
 use crate::stage::Sink;
 
 /// The fields printed, in the seed's order.
@@ -108,10 +108,10 @@ impl<'r, W: Write> Sink<Record<'r>> for BusLocations<W> {
 pub fn run_bus_locations(
     skip_incomplete: bool,
     input: &InputArgs,
-    output: &OutputArgs,
+    output: &TextOutputArgs,
 ) -> Result<()> {
     let mut reader = input.open()?;
-    let mut locations = BusLocations::new(output.open_text()?).skip_incomplete(skip_incomplete);
+    let mut locations = BusLocations::new(output.open()?).skip_incomplete(skip_incomplete);
     link::recv_from::<Records, _, _>(&mut reader, "co-bus-locations", &mut locations)?;
     if locations.skipped() > 0 {
         eprintln!(

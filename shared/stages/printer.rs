@@ -8,7 +8,7 @@ use std::io::Write;
 use crate::error::{IoContext, Result};
 use crate::event::{Record, XmlEvent};
 use crate::link;
-use crate::run::{InputArgs, OutputArgs};
+use crate::run::{InputArgs, TextOutputArgs};
 use crate::stage::Sink;
 
 /// The seed's `printer()` coroutine, writing to any `Write` (buffer it: nothing here flushes
@@ -70,8 +70,8 @@ impl<'a, W: Write> Sink<Record<'a>> for Printer<W> {
 }
 
 /// `co-printer`: any stream in, text out.
-pub fn run_printer(input: &InputArgs, output: &OutputArgs) -> Result<()> {
+pub fn run_printer(input: &InputArgs, output: &TextOutputArgs) -> Result<()> {
     let mut reader = input.open()?;
-    let mut printer = Printer::new(output.open_text()?);
+    let mut printer = Printer::new(output.open()?);
     link::recv_any(&mut reader, "co-printer", &mut printer)
 }
