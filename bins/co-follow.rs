@@ -6,7 +6,7 @@ use std::time::Duration;
 use clap::Parser;
 use copipe::run::{self, OutputArgs, Port, StageInfo};
 use copipe::stages::follow::{run_follow, FollowOptions};
-use copipe::stages::lines::LineOptions;
+use copipe::stages::lines::LineArgs;
 
 const INFO: StageInfo = StageInfo::new("co-follow", Port::None, Port::Lines);
 
@@ -34,12 +34,8 @@ struct Args {
     /// If FILE does not exist yet, wait for it to appear (then read it from its start).
     #[arg(long)]
     wait: bool,
-    /// Replace invalid UTF-8 with U+FFFD instead of stopping with an error.
-    #[arg(long)]
-    lossy: bool,
-    /// Longest line accepted, in bytes (a longer one is an error, never an unbounded buffer).
-    #[arg(long, value_name = "BYTES", default_value_t = LineOptions::default().max_line)]
-    max_line: usize,
+    #[command(flatten)]
+    lines: LineArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
@@ -50,10 +46,7 @@ fn main() -> ExitCode {
             from_start: args.from_start,
             poll: args.poll_ms.map(Duration::from_millis),
             wait: args.wait,
-            lines: LineOptions {
-                max_line: args.max_line,
-                lossy: args.lossy,
-            },
+            lines: args.lines.options(),
             notices_as: Some(INFO.name),
         };
         run_follow(&args.file, &options, &args.output)

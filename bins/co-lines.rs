@@ -4,7 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::run::{self, OutputArgs, Port, StageInfo};
-use copipe::stages::lines::{run_lines, LineOptions};
+use copipe::stages::lines::{run_lines, LineArgs};
 
 const INFO: StageInfo = StageInfo::new("co-lines", Port::Text, Port::Lines);
 
@@ -20,22 +20,14 @@ const INFO: StageInfo = StageInfo::new("co-lines", Port::Text, Port::Lines);
 struct Args {
     /// The text file to read; `-` or nothing reads standard input.
     file: Option<PathBuf>,
-    /// Replace invalid UTF-8 with U+FFFD instead of stopping with an error.
-    #[arg(long)]
-    lossy: bool,
-    /// Longest line accepted, in bytes (a longer one is an error, never an unbounded buffer).
-    #[arg(long, value_name = "BYTES", default_value_t = LineOptions::default().max_line)]
-    max_line: usize,
+    #[command(flatten)]
+    lines: LineArgs,
     #[command(flatten)]
     output: OutputArgs,
 }
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        let options = LineOptions {
-            max_line: args.max_line,
-            lossy: args.lossy,
-        };
-        run_lines(args.file.as_deref(), options, &args.output)
+        run_lines(args.file.as_deref(), args.lines.options(), &args.output)
     })
 }

@@ -26,6 +26,26 @@ pub struct LineOptions {
     pub lossy: bool,
 }
 
+/// The line options shared by the text sources (`co-lines`, `co-follow`).
+#[derive(Debug, Clone, clap::Args)]
+pub struct LineArgs {
+    /// Replace invalid UTF-8 with U+FFFD instead of stopping with an error.
+    #[arg(long)]
+    pub lossy: bool,
+    /// Longest line accepted, in bytes (a longer one is an error, never an unbounded buffer).
+    #[arg(long, value_name = "BYTES", default_value_t = LineOptions::default().max_line)]
+    pub max_line: usize,
+}
+
+impl LineArgs {
+    pub fn options(&self) -> LineOptions {
+        LineOptions {
+            max_line: self.max_line,
+            lossy: self.lossy,
+        }
+    }
+}
+
 impl Default for LineOptions {
     fn default() -> Self {
         LineOptions {
