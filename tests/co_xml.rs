@@ -156,3 +156,28 @@ fn help_version_and_describe() {
     let out = cmd("co-xml", &["--no-such-flag"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
 }
+
+/// Memory stays bounded whatever the document: a single token, or character data joined
+/// across entities, larger than one frame is refused with a one-line error, not buffered.
+#[test]
+fn oversized_text_is_refused_not_buffered() {
+    let one_token = format!("<a>{}</a>", "x".repeat(17 << 20));
+    let joined = format!("<a>{}</a>", "xy&amp;".repeat(6_000_000));
+    for (doc, says) in [
+        (
+            one_token,
+            "a single tag or run of text is longer than 16777216 bytes",
+        ),
+        (
+            joined,
+            "character data longer than 16777216 bytes between two tags",
+        ),
+    ] {
+        let out = run_with_input(cmd("co-xml", &[]), doc.as_bytes());
+        assert_eq!(out.status.code(), Some(1));
+        let e = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(e.lines().count(), 1, "{e}");
+        assert!(e.starts_with("co-xml: error: malformed XML at 1:"), "{e}");
+        assert!(e.contains(says), "{e}");
+    }
+}

@@ -82,6 +82,11 @@ where
         handler.reader.get_mut().mark();
         let event = match handler.reader.read_event_into(&mut buf) {
             Ok(event) => event,
+            Err(quick_xml::Error::Io(e)) => {
+                // Not a syntax error: say where the token that could not be read begins.
+                let offset = handler.reader.get_ref().mark_offset();
+                return Err(handler.error_at(offset, e.to_string()));
+            }
             Err(e) => {
                 let offset = handler.reader.error_position();
                 return Err(handler.error_at(offset, e.to_string()));
@@ -141,15 +146,18 @@ impl<R: Read> EventHandler<R> {
                     }
                 } else {
                     push_normalized(&mut self.text, &text);
+                    self.check_text_size()?;
                 }
             }
             Event::CData(cdata) => {
                 self.in_root("a CDATA section")?;
                 push_normalized(&mut self.text, &cdata);
+                self.check_text_size()?;
             }
             Event::GeneralRef(reference) => {
                 self.in_root("an entity reference")?;
                 self.push_reference(&reference)?;
+                self.check_text_size()?;
             }
             Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
             Event::Eof => {
@@ -234,6 +242,19 @@ impl<R: Read> EventHandler<R> {
             self.text.push_str(value);
         } else {
             let message = format!("undefined entity &{name};");
+            return Err(self.error_at_mark(&message));
+        }
+        Ok(())
+    }
+
+    /// Refuses character data that could not travel as one event (pieces joined between
+    /// entities can grow without any single token being large).
+    fn check_text_size(&self) -> Result<()> {
+        if self.text.len() > xml_position::MAX_TOKEN {
+            let message = format!(
+                "character data longer than {} bytes between two tags",
+                xml_position::MAX_TOKEN
+            );
             return Err(self.error_at_mark(&message));
         }
         Ok(())

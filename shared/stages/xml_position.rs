@@ -11,6 +11,10 @@
 
 use std::io::{self, BufRead, Read};
 
+/// The longest single token (tag, text run between entities, comment) the reader holds: an
+/// event that large could not travel in one frame anyway.
+pub const MAX_TOKEN: usize = crate::link::DEFAULT_MAX_FRAME;
+
 /// A buffered reader that can say which line and column any offset since the last mark is at.
 pub struct LineCounter<R> {
     inner: R,
@@ -90,8 +94,15 @@ impl<R: Read> LineCounter<R> {
         self.end -= self.mark;
         self.mark = 0;
         if self.end == self.buf.len() {
-            // One event fills the whole buffer: make room for more of it.
-            self.buf.resize(self.buf.len() * 2, 0);
+            // One event fills the whole buffer: make room for more of it, up to a bound, so
+            // that a corrupt or hostile document cannot make us allocate without limit.
+            if self.buf.len() >= MAX_TOKEN {
+                return Err(io::Error::new(
+                    io::ErrorKind::InvalidData,
+                    format!("a single tag or run of text is longer than {MAX_TOKEN} bytes"),
+                ));
+            }
+            self.buf.resize((self.buf.len() * 2).min(MAX_TOKEN), 0);
         }
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
