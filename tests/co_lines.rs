@@ -95,3 +95,65 @@ fn refuses_to_write_frames_to_a_terminal() {
         "{text}"
     );
 }
+
+/// A live source: lines reach the printer while the input stays open (flush when idle), and
+/// SIGINT makes co-lines end its stream cleanly, so the printer also exits 0.
+#[test]
+fn idle_input_is_flushed_and_sigint_closes_the_stream_cleanly() {
+    use std::io::{Read, Write};
+    use std::process::Stdio;
+    use std::sync::{Arc, Mutex};
+
+    let mut lines = cmd("co-lines", &[]);
+    lines.stdin(Stdio::piped()).stdout(Stdio::piped());
+    let mut source = lines.spawn().unwrap();
+    let mut printer_cmd = cmd("co-printer", &[]);
+    printer_cmd
+        .stdin(Stdio::from(source.stdout.take().unwrap()))
+        .stdout(Stdio::piped());
+    let mut printer = printer_cmd.spawn().unwrap();
+    let mut printed = printer.stdout.take().unwrap();
+    let mut reaper = common::Reaper(vec![]);
+    let mut feed = source.stdin.take().unwrap();
+    reaper.0.push(source);
+    reaper.0.push(printer);
+
+    let seen = Arc::new(Mutex::new(Vec::new()));
+    let collector = {
+        let seen = Arc::clone(&seen);
+        std::thread::spawn(move || {
+            let mut chunk = [0u8; 4096];
+            while let Ok(n) = printed.read(&mut chunk) {
+                if n == 0 {
+                    break;
+                }
+                seen.lock().unwrap().extend_from_slice(&chunk[..n]);
+            }
+        })
+    };
+    feed.write_all(b"first\nsecond\n").unwrap();
+    feed.flush().unwrap();
+    let arrived = common::wait_until(common::DEADLINE, || {
+        seen.lock().unwrap().as_slice() == b"first\nsecond\n"
+    });
+    assert!(
+        arrived,
+        "lines did not reach the printer while the input stayed open"
+    );
+
+    // SAFETY: kill(2) on our own child.
+    let rc = unsafe { libc::kill(reaper.0[0].id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(rc, 0);
+    for child in &mut reaper.0 {
+        let mut status = None;
+        let exited = common::wait_until(common::DEADLINE, || {
+            status = child.try_wait().unwrap();
+            status.is_some()
+        });
+        assert!(exited, "a stage did not exit after SIGINT");
+        assert!(status.unwrap().success(), "{status:?}");
+    }
+    drop(feed);
+    collector.join().unwrap();
+    assert_eq!(seen.lock().unwrap().as_slice(), b"first\nsecond\n");
+}
