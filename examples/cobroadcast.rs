@@ -37,13 +37,12 @@
 //! stops.
 
 use std::io::{self, BufWriter};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::error::Result;
 use copipe::stage::{Broadcast, Shared};
-use copipe::stages::follow::{follow, FollowOptions};
+use copipe::stages::follow::{follow, FollowedFile};
 use copipe::stages::grep::Grep;
 use copipe::stages::printer::Printer;
 
@@ -51,22 +50,16 @@ use copipe::stages::printer::Printer;
 /// contains). Ctrl-C stops.
 #[derive(Parser)]
 struct Args {
-    /// The file to follow (try examples/data/access-log).
-    file: PathBuf,
+    #[command(flatten)]
+    log: FollowedFile,
     /// Send all three greps to one shared printer (the seed's "disturbing variation").
     #[arg(long)]
     shared: bool,
-    /// Search what FILE already holds first, instead of starting at its end.
-    #[arg(long)]
-    from_start: bool,
 }
 
 fn run(args: Args) -> Result<()> {
     copipe::signals::stop_on_signals();
-    let options = FollowOptions {
-        from_start: args.from_start,
-        ..FollowOptions::default()
-    };
+    let options = args.log.options();
     if args.shared {
         // A more disturbing variation...
         let p = Shared::new(Printer::new(BufWriter::new(io::stdout().lock())));
@@ -76,14 +69,14 @@ fn run(args: Args) -> Result<()> {
             Grep::new("ply", p.clone()),
             Grep::new("swig", p),
         ];
-        follow(&args.file, &options, &mut Broadcast::new(greps))
+        follow(&args.log.file, &options, &mut Broadcast::new(greps))
     } else {
         let greps = vec![
             Grep::new("python", Printer::new(io::stdout())),
             Grep::new("ply", Printer::new(io::stdout())),
             Grep::new("swig", Printer::new(io::stdout())),
         ];
-        follow(&args.file, &options, &mut Broadcast::new(greps))
+        follow(&args.log.file, &options, &mut Broadcast::new(greps))
     }
 }
 

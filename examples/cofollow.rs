@@ -9,32 +9,25 @@
 //! first); Ctrl-C stops, after printing everything read.
 
 use std::io::{self, BufWriter};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::error::Result;
-use copipe::stages::follow::{follow, FollowOptions};
+use copipe::stages::follow::{follow, FollowedFile};
 use copipe::stages::printer::Printer;
 
 /// Print each line appended to FILE, pushed from a source into a printer. Ctrl-C stops.
 #[derive(Parser)]
 struct Args {
-    /// The file to follow (try examples/data/access-log).
-    file: PathBuf,
-    /// Print what FILE already holds first, instead of starting at its end.
-    #[arg(long)]
-    from_start: bool,
+    #[command(flatten)]
+    log: FollowedFile,
 }
 
 fn run(args: Args) -> Result<()> {
     copipe::signals::stop_on_signals();
-    let options = FollowOptions {
-        from_start: args.from_start,
-        ..FollowOptions::default()
-    };
+    let options = args.log.options();
     let mut printer = Printer::new(BufWriter::new(io::stdout().lock()));
-    follow(&args.file, &options, &mut printer)
+    follow(&args.log.file, &options, &mut printer)
 }
 
 fn main() -> ExitCode {

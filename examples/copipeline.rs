@@ -9,34 +9,27 @@
 //! there first).
 
 use std::io::{self, BufWriter};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::error::Result;
-use copipe::stages::follow::{follow, FollowOptions};
+use copipe::stages::follow::{follow, FollowedFile};
 use copipe::stages::grep::Grep;
 use copipe::stages::printer::Printer;
 
 /// Print each line appended to FILE that contains "python". Ctrl-C stops.
 #[derive(Parser)]
 struct Args {
-    /// The file to follow (try examples/data/access-log).
-    file: PathBuf,
-    /// Search what FILE already holds first, instead of starting at its end.
-    #[arg(long)]
-    from_start: bool,
+    #[command(flatten)]
+    log: FollowedFile,
 }
 
 fn run(args: Args) -> Result<()> {
     copipe::signals::stop_on_signals();
-    let options = FollowOptions {
-        from_start: args.from_start,
-        ..FollowOptions::default()
-    };
+    let options = args.log.options();
     // Hooking it up.
     let mut pipeline = Grep::new("python", Printer::new(BufWriter::new(io::stdout().lock())));
-    follow(&args.file, &options, &mut pipeline)
+    follow(&args.log.file, &options, &mut pipeline)
 }
 
 fn main() -> ExitCode {

@@ -10,30 +10,23 @@
 //! Run: `cargo run --example follow -- access-log`, then append to access-log.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::error::{IoContext, Result};
-use copipe::stages::follow::{Follow, FollowOptions};
+use copipe::stages::follow::{Follow, FollowedFile};
 
 /// Print each line appended to FILE, like `tail -f`. Ctrl-C stops.
 #[derive(Parser)]
 struct Args {
-    /// The file to follow (try examples/data/access-log).
-    file: PathBuf,
-    /// Print what FILE already holds first, instead of starting at its end.
-    #[arg(long)]
-    from_start: bool,
+    #[command(flatten)]
+    log: FollowedFile,
 }
 
 fn run(args: Args) -> Result<()> {
     copipe::signals::stop_on_signals();
-    let options = FollowOptions {
-        from_start: args.from_start,
-        ..FollowOptions::default()
-    };
-    let logfile = Follow::open(&args.file, &options)?;
+    let options = args.log.options();
+    let logfile = Follow::open(&args.log.file, &options)?;
     // Stdout is line-buffered: each line shows as soon as it is printed (`print line,`).
     let mut out = io::stdout().lock();
     for line in logfile {

@@ -8,21 +8,17 @@
 //! there first); Ctrl-C stops.
 
 use std::io::{self, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::error::{IoContext, Result};
-use copipe::stages::follow::{Follow, FollowOptions};
+use copipe::stages::follow::{Follow, FollowedFile};
 
 /// Print each line appended to FILE that contains "python". Ctrl-C stops.
 #[derive(Parser)]
 struct Args {
-    /// The file to follow (try examples/data/access-log).
-    file: PathBuf,
-    /// Search what FILE already holds first, instead of starting at its end.
-    #[arg(long)]
-    from_start: bool,
+    #[command(flatten)]
+    log: FollowedFile,
 }
 
 /// The seed's generator `grep(pattern, lines)`: yields the lines that contain `pattern`
@@ -36,12 +32,9 @@ fn grep<'p>(
 
 fn run(args: Args) -> Result<()> {
     copipe::signals::stop_on_signals();
-    let options = FollowOptions {
-        from_start: args.from_start,
-        ..FollowOptions::default()
-    };
+    let options = args.log.options();
     // Set up a processing pipe: tail -f | grep python
-    let loglines = Follow::open(&args.file, &options)?;
+    let loglines = Follow::open(&args.log.file, &options)?;
     let pylines = grep("python", loglines);
     // Pull results out of the processing pipeline.
     let mut out = io::stdout().lock();

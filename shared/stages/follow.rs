@@ -28,7 +28,7 @@ mod watch;
 use std::collections::VecDeque;
 use std::fs::File;
 use std::io;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::error::{Error, Result};
@@ -55,6 +55,27 @@ pub struct FollowOptions {
     /// Name to prefix notices with on stderr (file truncated, replaced, awaited), as `tail`
     /// gives them; `None` keeps quiet.
     pub notices_as: Option<&'static str>,
+}
+
+/// The arguments of the seed's follow examples: the file, and whether to read what it
+/// already holds first.
+#[derive(Debug, Clone, clap::Args)]
+pub struct FollowedFile {
+    /// The file to follow (try examples/data/access-log).
+    pub file: PathBuf,
+    /// Read what FILE already holds first, instead of starting at its end.
+    #[arg(long)]
+    pub from_start: bool,
+}
+
+impl FollowedFile {
+    /// Follow options for this file: defaults but for `--from-start`.
+    pub fn options(&self) -> FollowOptions {
+        FollowOptions {
+            from_start: self.from_start,
+            ..FollowOptions::default()
+        }
+    }
 }
 
 impl FollowOptions {
