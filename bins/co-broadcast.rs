@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, Port, StageInfo};
+use copipe::args::InputArgs;
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::broadcast::{run_broadcast, OnBranchClose};
 
 const INFO: StageInfo = StageInfo {

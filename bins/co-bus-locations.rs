@@ -2,8 +2,10 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, Port, StageInfo, TextOutputArgs};
-use copipe::stages::locations::run_bus_locations;
+use copipe::args::{InputArgs, TextOutputArgs};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
+use copipe::stages::bus_locations::run_bus_locations;
 
 const INFO: StageInfo = StageInfo::new("co-bus-locations", Port::Records, Port::Text);
 

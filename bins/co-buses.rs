@@ -2,7 +2,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::args::{InputArgs, OutputArgs};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::buses::run_buses;
 
 const INFO: StageInfo = StageInfo::new("co-buses", Port::Xml, Port::Records);

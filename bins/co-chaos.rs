@@ -3,8 +3,10 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use copipe::launch::chaos::{run_chaos, ChaosPlan, Fault};
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::args::{InputArgs, OutputArgs};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
+use copipe::stages::chaos::{run_chaos, ChaosPlan, Fault};
 
 const INFO: StageInfo = StageInfo::new("co-chaos", Port::Any, Port::Any);
 

@@ -2,7 +2,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, Port, StageInfo, TextOutputArgs};
+use copipe::args::{InputArgs, TextOutputArgs};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::dump::run_dump;
 
 const INFO: StageInfo = StageInfo::new("co-dump", Port::Any, Port::Text);

@@ -3,7 +3,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::args::{InputArgs, OutputArgs};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::filter::{run_filter, Condition};
 
 const INFO: StageInfo = StageInfo::new("co-filter", Port::Records, Port::Records);

@@ -4,7 +4,9 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::Parser;
-use copipe::run::{self, OutputArgs, Port, StageInfo};
+use copipe::args::OutputArgs;
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::follow::{run_follow, FollowOptions};
 use copipe::stages::lines::LineArgs;
 

@@ -3,7 +3,8 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, Port, StageInfo};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::gen_buses::{run_gen_buses, GenOptions};
 
 const INFO: StageInfo = StageInfo::new("co-gen-buses", Port::None, Port::Text);

@@ -2,7 +2,9 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, InputArgs, OutputArgs, Port, StageInfo};
+use copipe::args::{InputArgs, OutputArgs};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::grep::run_grep;
 
 const INFO: StageInfo = StageInfo::new("co-grep", Port::Lines, Port::Lines);

@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, OutputArgs, Port, StageInfo};
+use copipe::args::OutputArgs;
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::lines::{run_lines, LineArgs};
 
 const INFO: StageInfo = StageInfo::new("co-lines", Port::Text, Port::Lines);

@@ -3,8 +3,10 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
+use copipe::args::OutputArgs;
 use copipe::link::DEFAULT_MAX_FRAME;
-use copipe::run::{self, OutputArgs, Port, StageInfo};
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::merge::run_merge;
 
 const INFO: StageInfo = StageInfo {

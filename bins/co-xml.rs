@@ -3,7 +3,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::run::{self, OutputArgs, Port, StageInfo};
+use copipe::args::OutputArgs;
+use copipe::protocol::{Port, StageInfo};
+use copipe::run;
 use copipe::stages::xml::run_xml;
 
 const INFO: StageInfo = StageInfo::new("co-xml", Port::Text, Port::Xml);

@@ -14,8 +14,8 @@ use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
 use copipe::link::{self, FrameReader, Records, DEFAULT_MAX_FRAME};
+use copipe::stages::bus_locations::BusLocations;
 use copipe::stages::filter::FilterOnField;
-use copipe::stages::locations::BusLocations;
 use copipe::{Error, Result};
 
 fn run() -> Result<()> {

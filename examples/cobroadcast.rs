@@ -6,7 +6,7 @@
 //! match, then its swig match.
 //!
 //! `--shared` runs the seed's "more disturbing variation": the three `grep`s send to *one*
-//! printer. A Rust value has one owner, so sharing is explicit: `copipe::stage::Shared`
+//! printer. A Rust value has one owner, so sharing is explicit: `copipe::sink::Shared`
 //! gives each `grep` a handle on the same printer (`Rc<RefCell<_>>` inside). The output is
 //! the same. (In the seed the second `follow` is never reached, since the first one runs
 //! forever; here a flag picks one.)
@@ -27,7 +27,7 @@
 //! `Send`. rustc says:
 //!
 //! ```text
-//! error[E0277]: `Rc<stage::SharedInner<Printer<Stdout>>>` cannot be sent between threads safely
+//! error[E0277]: `Rc<sink::SharedInner<Printer<Stdout>>>` cannot be sent between threads safely
 //! ```
 //!
 //! The crash becomes a compile error. (A shared stage that threads can use would need a
@@ -41,7 +41,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::error::Result;
-use copipe::stage::{Broadcast, Shared};
+use copipe::sink::{Broadcast, Shared};
 use copipe::stages::follow::{follow, FollowedFile};
 use copipe::stages::grep::Grep;
 use copipe::stages::printer::Printer;

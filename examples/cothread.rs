@@ -19,10 +19,10 @@ use std::fs::File;
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
-use copipe::stage::Threaded;
+use copipe::sink::Threaded;
+use copipe::stages::bus_locations::BusLocations;
 use copipe::stages::buses::BusesToDicts;
 use copipe::stages::filter::FilterOnField;
-use copipe::stages::locations::BusLocations;
 use copipe::stages::xml::xml_events;
 use copipe::{Error, Record, Result};
 

@@ -240,8 +240,8 @@ impl fmt::Display for PyStr<'_> {
 /// Events that can be copied into an owned, `'static` form: what a [`Threaded`] stage puts
 /// on its queue and what [`collect`] keeps.
 ///
-/// [`Threaded`]: crate::stage::Threaded
-/// [`collect`]: crate::stage::collect
+/// [`Threaded`]: crate::sink::Threaded
+/// [`collect`]: crate::sink::collect
 pub trait OwnedEvent {
     /// The owned form (`String` for `str`, `Record<'static>` for `Record<'a>`).
     type Owned: OwnedForm;

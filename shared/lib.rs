@@ -14,8 +14,8 @@
 //! | coroutine, `send(x)`, `close()`  | [`Sink::send`], [`Sink::close`]                     |
 //! | `grep(pattern, target)`          | [`stages::grep::Grep`], binary `co-grep`            |
 //! | `printer()`                      | [`stages::printer::Printer`], binary `co-printer`   |
-//! | `broadcast(targets)`             | [`stage::Broadcast`], binary `co-broadcast`         |
-//! | `threaded(target)`               | [`stage::Threaded`]                                 |
+//! | `broadcast(targets)`             | [`sink::Broadcast`], binary `co-broadcast`         |
+//! | `threaded(target)`               | [`sink::Threaded`]                                 |
 //! | `sendto(f)` / `recvfrom(f, t)`   | [`link::SendTo`] / [`link::recv_from`]              |
 //! | `Task`, `Scheduler`, syscalls    | [`sched`]                                           |
 //!
@@ -30,12 +30,12 @@
 //! The same stages wired inline in one process:
 //!
 //! ```
-//! use copipe::stage::Sink;
+//! use copipe::sink::Sink;
 //! use copipe::stages::grep::Grep;
 //!
 //! let mut found = Vec::new();
 //! {
-//!     let mut pipeline = Grep::new("python", copipe::stage::collect(&mut found));
+//!     let mut pipeline = Grep::new("python", copipe::sink::collect(&mut found));
 //!     for line in ["Yeah, but no", "A series of tubes", "python generators rock!"] {
 //!         pipeline.send(line).unwrap();
 //!     }
@@ -44,16 +44,19 @@
 //! assert_eq!(found, ["python generators rock!"]);
 //! ```
 
+pub mod args;
 pub mod error;
 pub mod event;
 pub mod launch;
 pub mod link;
+pub mod protocol;
 pub mod run;
 pub mod sched;
 pub mod signals;
-pub mod stage;
+pub mod sink;
 pub mod stages;
+pub mod stats;
 
 pub use error::{Error, Result};
 pub use event::{EventKind, Record, XmlEvent};
-pub use stage::Sink;
+pub use sink::Sink;

@@ -6,12 +6,11 @@
 //! boundaries. Without python3 the comparisons print a note and are skipped; the other
 //! tests still run.
 
-mod common;
-
+use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use common::{cmd, pipeline, PipelineOutput};
+use crate::common::{cmd, pipeline, PipelineOutput};
 
 const SEED_QUERY: [&str; 2] = ["route=22", "direction=North Bound"];
 

@@ -1,10 +1,11 @@
 //! co-broadcast: one input copied to several outputs, branches dropped when they close.
 
-mod common;
-
+use crate::common;
 use std::process::Stdio;
 
-use common::{cmd, finish, lines_stream, mkfifo, run_with_input, spawn, spawn_to_file, Reaper};
+use crate::common::{
+    cmd, finish, lines_stream, mkfifo, run_with_input, spawn, spawn_to_file, Reaper,
+};
 
 /// Lines larger than a pipe buffer (64 KiB), so a frame cannot be written atomically.
 fn big_lines() -> String {

@@ -1,11 +1,10 @@
 //! co-bus-locations: the seed's output format, its errors, and a downstream that leaves.
 
-mod common;
-
+use crate::common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
-use common::{cmd, pipeline, Reaper, DEADLINE};
+use crate::common::{cmd, pipeline, Reaper, DEADLINE};
 
 fn locations(doc: &str, args: &[&str]) -> common::PipelineOutput {
     pipeline(

@@ -1,8 +1,6 @@
 //! co-buses: XML events to bus records, through the real binaries.
 
-mod common;
-
-use common::{cmd, lines_stream, pipeline, run_with_input};
+use crate::common::{cmd, lines_stream, pipeline, run_with_input};
 
 /// `co-xml | co-buses | co-dump`, returning the printed records.
 fn records(doc: &str) -> Vec<String> {

@@ -1,14 +1,14 @@
 //! co-chaos on its own, between real stages: it passes events through unchanged, and after
 //! K events fails exactly as asked, leaving the downstream K events and a stream without
 //! its end marker.
-mod common;
 
+use crate::common;
 use std::io::Read;
 use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
-use common::{
+use crate::common::{
     cmd, lines_stream, pipeline, run_with_input, sample_text, wait_until, Reaper, DEADLINE,
 };
 

@@ -1,10 +1,8 @@
 //! co-dump: any stream, one readable line per event.
 
-mod common;
-
 use std::borrow::Cow;
 
-use common::{cmd, lines_stream, run_with_input};
+use crate::common::{cmd, lines_stream, run_with_input};
 use copipe::link::FrameWriter;
 use copipe::{EventKind, Record, XmlEvent};
 

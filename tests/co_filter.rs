@@ -1,8 +1,6 @@
 //! co-filter: records kept when every FIELD=VALUE holds, through the real binaries.
 
-mod common;
-
-use common::{cmd, pipeline};
+use crate::common::{cmd, pipeline};
 
 const DOC: &str = "<buses>\
     <bus><id>1</id><route>22</route><direction>North Bound</direction></bus>\

@@ -4,8 +4,6 @@
 //! output, a process exiting, or co-follow's own read offset on the followed file (read
 //! from `/proc/PID/fdinfo`), which says exactly when it has read what was written.
 
-mod common;
-
 use std::fs::{self, File, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
@@ -13,7 +11,7 @@ use std::process::{Child, ChildStdout, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
-use common::{cmd, wait_until, Reaper, DEADLINE};
+use crate::common::{cmd, wait_until, Reaper, DEADLINE};
 
 /// Collects everything a child writes to one of its pipes, as it arrives.
 struct Drain {

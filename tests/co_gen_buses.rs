@@ -1,8 +1,6 @@
 //! co-gen-buses: deterministic, well-formed, realistic synthetic snapshots.
 
-mod common;
-
-use common::{cmd, pipeline};
+use crate::common::{cmd, pipeline};
 
 fn generate(args: &[&str]) -> Vec<u8> {
     let out = cmd("co-gen-buses", args).output().unwrap();

@@ -1,10 +1,8 @@
 //! co-grep, end to end with co-lines and co-printer.
 
-mod common;
-
 use std::process::{Command, Stdio};
 
-use common::{cmd, lines_stream, pipeline, run_with_input, sample_text};
+use crate::common::{cmd, lines_stream, pipeline, run_with_input, sample_text};
 
 #[test]
 fn pipeline_equals_grep_f_on_a_large_file() {

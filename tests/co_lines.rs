@@ -1,8 +1,7 @@
 //! co-lines: text in, line events out.
 
-mod common;
-
-use common::{cmd, run_with_input};
+use crate::common;
+use crate::common::{cmd, run_with_input};
 
 fn roundtrip(text: &[u8], args: &[&str]) -> std::process::Output {
     let lines = run_with_input(cmd("co-lines", args), text);

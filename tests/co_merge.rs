@@ -1,8 +1,7 @@
 //! co-merge: fan-in of whole events, the seed's "disturbing variation" made safe.
 
-mod common;
-
-use common::{cmd, finish, lines_stream, mkfifo, spawn, Reaper};
+use crate::common;
+use crate::common::{cmd, finish, lines_stream, mkfifo, spawn, Reaper};
 
 /// Three writers send lines larger than a pipe buffer into one merge: every line arrives
 /// whole, none lost, each writer's lines in its own order.

@@ -1,9 +1,7 @@
 //! co-printer: the seed's printer(), at the end of a pipeline.
 
-mod common;
-
+use crate::common::lines_stream;
 use assert_cmd::cargo::cargo_bin_cmd;
-use common::lines_stream;
 use predicates::prelude::*;
 
 #[test]

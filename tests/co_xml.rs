@@ -1,8 +1,7 @@
 //! co-xml: XML documents to events, checked through the real binaries (`co-xml | co-dump`).
 
-mod common;
-
-use common::{cmd, pipeline, run_with_input};
+use crate::common;
+use crate::common::{cmd, pipeline, run_with_input};
 
 /// The events of `doc` as co-dump prints them, and the two stages' outcomes.
 fn dump(doc: &str) -> common::PipelineOutput {

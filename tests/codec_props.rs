@@ -5,7 +5,7 @@ use std::borrow::Cow;
 
 use copipe::event::{Attr, Field};
 use copipe::link::{recv_any, recv_from, FrameReader, FrameWriter, Lines, Records, Xml};
-use copipe::stage::collect;
+use copipe::sink::collect;
 use copipe::stages::dump::Dump;
 use copipe::{EventKind, Record, XmlEvent};
 use proptest::prelude::*;

@@ -2,13 +2,11 @@
 //! (`threaded`), and across a process boundary (`sendto`/`recvfrom`), here over an OS pipe
 //! inside this process and through the real binaries.
 
-mod common;
-
 use std::sync::{Arc, Mutex};
 
-use common::{cmd, pipeline, sample_text};
+use crate::common::{cmd, pipeline, sample_text};
 use copipe::link::{recv_from, FrameReader, Lines, SendTo};
-use copipe::stage::{collect, sink_fn, Sink, Threaded};
+use copipe::sink::{collect, sink_fn, Sink, Threaded};
 use copipe::stages::grep::Grep;
 use copipe::stages::printer::Printer;
 

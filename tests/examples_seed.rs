@@ -8,15 +8,14 @@
 //! `examples/data/access-log`, made to append lines while they follow it, stopped with
 //! SIGINT, and their output must be exactly what `tail -f | grep` would print.
 
-mod common;
-
+use crate::common;
 use std::fs::{self, OpenOptions};
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
-use common::{wait_until, Reaper, DEADLINE};
+use crate::common::{wait_until, Reaper, DEADLINE};
 
 /// The examples this test runs (the seed's Parts 0 and 1).
 const EXAMPLES: [&str; 8] = [

@@ -1,9 +1,7 @@
 //! Every way a stream can be wrong gets its own one-line error, exit status 1, no panic.
 //! Run through the real co-grep and co-printer binaries.
 
-mod common;
-
-use common::{cmd, lines_stream, run_with_input};
+use crate::common::{cmd, lines_stream, run_with_input};
 use copipe::link::frame::{FrameWriter, MAGIC, VERSION};
 use copipe::EventKind;
 

@@ -27,7 +27,7 @@ use serde::Deserialize;
 use super::spec::{command_text, Pipeline, Pos};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::run::Port;
+use crate::protocol::Port;
 
 /// How long a program may take to answer `--describe` before it is left unchecked.
 const DESCRIBE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -13,10 +13,8 @@
 //! 4. [`supervise`]: wait for the stages; report and contain failures; the Ctrl-C ladder.
 //! 5. [`stats`]: `--stats`, what each stage cost and each link carried.
 //!
-//! [`dot`] draws the wired graph for Graphviz; [`chaos`] is `co-chaos`, the stage that fails
-//! on purpose, for experiments with process isolation.
+//! [`dot`] draws the wired graph for Graphviz.
 
-pub mod chaos;
 pub mod dot;
 pub mod graph;
 pub mod spawn;

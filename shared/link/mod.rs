@@ -18,7 +18,7 @@ pub use frame::{Frame, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, Record, XmlEvent};
 use crate::signals;
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// A kind of event at the type level: ties an [`EventKind`] to the Rust type sinks receive
 /// and the type decoded from the wire.

@@ -9,10 +9,11 @@
 use std::fs::File;
 use std::path::PathBuf;
 
+use crate::args;
+use crate::args::InputArgs;
 use crate::error::Result;
 use crate::link::endpoint;
 use crate::link::FrameWriter;
-use crate::run::{self, InputArgs};
 use crate::signals;
 
 /// What to do when one branch's reader exits early.
@@ -34,7 +35,7 @@ pub fn run_broadcast(
     let kind = reader.kind();
     let mut branches: Vec<Option<FrameWriter<File>>> = endpoint::open_outputs(outputs)?
         .into_iter()
-        .map(|e| Some(run::frame_writer(e.file, e.label, kind)))
+        .map(|e| Some(args::frame_writer(e.file, e.label, kind)))
         .collect();
 
     // Applies `op` to every live branch; a branch that hit a closed pipe is dropped (or, with

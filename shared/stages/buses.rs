@@ -31,11 +31,11 @@
 use std::borrow::Cow;
 use std::fs::File;
 
+use crate::args::{InputArgs, OutputArgs};
 use crate::error::Result;
 use crate::event::{overwrite, EventKind, Field, Record, XmlEvent};
 use crate::link::{self, Records, SendTo, Xml};
-use crate::run::{InputArgs, OutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// Where the state machine is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -134,7 +134,7 @@ pub fn run_buses(input: &InputArgs, output: &OutputArgs) -> Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stage::collect;
+    use crate::sink::collect;
 
     fn start(name: &str) -> XmlEvent<'_> {
         XmlEvent::Start {

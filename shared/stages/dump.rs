@@ -8,11 +8,11 @@
 
 use std::io::Write;
 
+use crate::args::{InputArgs, TextOutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{PyStr, Record, XmlEvent};
 use crate::link;
-use crate::run::{InputArgs, TextOutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// A sink that writes one line per event of any kind.
 pub struct Dump<W: Write> {

@@ -15,11 +15,11 @@
 
 use std::fs::File;
 
+use crate::args::{InputArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, Record};
 use crate::link::{self, Records, SendTo};
-use crate::run::{InputArgs, OutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// The seed's `filter_on_field(fieldname, value, target)` coroutine.
 pub struct FilterOnField<S> {
@@ -110,7 +110,7 @@ pub fn run_filter(conditions: &[Condition], input: &InputArgs, output: &OutputAr
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::stage::collect;
+    use crate::sink::collect;
 
     #[test]
     fn conditions_split_at_the_first_equals_sign() {

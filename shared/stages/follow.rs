@@ -31,11 +31,11 @@ use std::io;
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::args::OutputArgs;
 use crate::error::{Error, Result};
 use crate::link::{Lines, SendTo};
-use crate::run::OutputArgs;
 use crate::signals;
-use crate::stage::Sink;
+use crate::sink::Sink;
 use crate::stages::lines::LineOptions;
 
 use tailer::{Change, Tailer};

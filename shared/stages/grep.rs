@@ -5,10 +5,10 @@
 
 use memchr::memmem::Finder;
 
+use crate::args::{InputArgs, OutputArgs};
 use crate::error::Result;
 use crate::link::{self, Lines, SendTo};
-use crate::run::{InputArgs, OutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// The seed's `grep(pattern, target)` coroutine.
 pub struct Grep<S> {

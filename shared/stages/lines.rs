@@ -10,12 +10,12 @@ use std::fs::File;
 use std::io::{BufRead, BufReader, Read};
 use std::path::Path;
 
+use crate::args::OutputArgs;
 use crate::error::{Error, IoContext, Result};
 use crate::link::endpoint::{self, StopAwareReader};
 use crate::link::{Lines, SendTo};
-use crate::run::OutputArgs;
 use crate::signals;
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// How [`send_lines`] treats its input.
 #[derive(Clone, Copy, Debug)]

@@ -12,10 +12,11 @@ use std::fs::File;
 use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, SyncSender, TryRecvError};
 
+use crate::args::OutputArgs;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::link::endpoint;
-use crate::run::{self, OutputArgs};
+use crate::{args, run};
 
 enum Message {
     Header(usize, EventKind),
@@ -35,7 +36,7 @@ pub fn run_merge(inputs: &[PathBuf], max_frame: usize, output: &OutputArgs) -> R
     }
     let endpoints = endpoint::open_inputs(inputs)?;
     if let Some(first) = endpoints.first() {
-        run::set_signal_manners(&first.file);
+        args::set_signal_manners(&first.file);
     }
     let (tx, rx) = mpsc::sync_channel(QUEUE);
     let (recycle_tx, recycle_rx) = mpsc::channel::<Vec<u8>>();
@@ -64,7 +65,7 @@ fn read_input(
     recycle: std::sync::Arc<std::sync::Mutex<Receiver<Vec<u8>>>>,
 ) {
     let result = (|| -> Result<()> {
-        let mut reader = run::frame_reader(file, label, max_frame)?;
+        let mut reader = args::frame_reader(file, label, max_frame)?;
         if out.send(Message::Header(index, reader.kind())).is_err() {
             return Ok(());
         }

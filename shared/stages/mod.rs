@@ -2,14 +2,15 @@
 //! parses its arguments and calls the `run_*` function of its module here.
 
 pub mod broadcast;
+pub mod bus_locations;
 pub mod buses;
+pub mod chaos;
 pub mod dump;
 pub mod filter;
 pub mod follow;
 pub mod gen_buses;
 pub mod grep;
 pub mod lines;
-pub mod locations;
 pub mod merge;
 pub mod printer;
 pub mod xml;

@@ -5,11 +5,11 @@
 
 use std::io::Write;
 
+use crate::args::{InputArgs, TextOutputArgs};
 use crate::error::{IoContext, Result};
 use crate::event::{Record, XmlEvent};
 use crate::link;
-use crate::run::{InputArgs, TextOutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// The seed's `printer()` coroutine, writing to any `Write` (buffer it: nothing here flushes
 /// except `flush` and `close`).

@@ -26,8 +26,7 @@
 //! *before* the sink is closed: downstream then sees the stream end without an end-of-stream
 //! marker and reports the failure instead of taking a partial document for a whole one.
 
-#[path = "xml_position.rs"]
-mod xml_position;
+mod position;
 
 use std::borrow::Cow;
 use std::fs::File;
@@ -38,15 +37,15 @@ use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
+use crate::args::OutputArgs;
 use crate::error::{Error, Result};
 use crate::event::{Attr, XmlEvent};
 use crate::link::endpoint::{self, StopAwareReader};
 use crate::link::{SendTo, Xml};
-use crate::run::OutputArgs;
 use crate::signals;
-use crate::stage::Sink;
+use crate::sink::Sink;
 
-pub use xml_position::LineCounter;
+pub use position::LineCounter;
 
 /// Capacity of the buffered reader under the parser.
 const READ_BUFFER: usize = 128 << 10;
@@ -250,10 +249,10 @@ impl<R: Read> EventHandler<R> {
     /// Refuses character data that could not travel as one event (pieces joined between
     /// entities can grow without any single token being large).
     fn check_text_size(&self) -> Result<()> {
-        if self.text.len() > xml_position::MAX_TOKEN {
+        if self.text.len() > position::MAX_TOKEN {
             let message = format!(
                 "character data longer than {} bytes between two tags",
-                xml_position::MAX_TOKEN
+                position::MAX_TOKEN
             );
             return Err(self.error_at_mark(&message));
         }

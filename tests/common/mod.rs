@@ -1,6 +1,5 @@
 //! Helpers shared by the integration tests: run real stage binaries, chain them with real
 //! pipes, and wait on conditions with generous deadlines (never bare sleeps).
-#![allow(dead_code)]
 
 use std::io::{Read, Write};
 use std::path::PathBuf;

@@ -2,8 +2,8 @@
 //! every co-chaos failure mode, the Ctrl-C ladder, SIGTERM, a missing stage. After each run,
 //! no stage process is left (found by a tag in their environment) and the launcher's private
 //! directory is gone (it is made under a directory the test owns, `COPIPE_TMPDIR`).
-mod common;
 
+use crate::common;
 use std::io::{BufRead, BufReader, Read};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use common::{sample_text, wait_until, Reaper, DEADLINE};
+use crate::common::{sample_text, wait_until, Reaper, DEADLINE};
 
 /// A test's world: a scratch directory, a private-directory parent, and a tag that marks
 /// every process the launcher starts.

@@ -15,11 +15,11 @@
 
 use std::io::Write;
 
+use crate::args::{InputArgs, TextOutputArgs};
 use crate::error::{Error, IoContext, Result};
 use crate::event::Record;
 use crate::link::{self, Records};
-use crate::run::{InputArgs, TextOutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// The fields printed, in the seed's order.
 const FIELDS: [&str; 5] = ["route", "id", "direction", "latitude", "longitude"];

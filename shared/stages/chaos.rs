@@ -9,11 +9,11 @@
 
 use std::time::Duration;
 
+use crate::args::{InputArgs, OutputArgs};
 use crate::error::Result;
 use crate::event::EventKind;
 use crate::link::{self, Lines, Records, SendTo, Xml};
-use crate::run::{InputArgs, OutputArgs};
-use crate::stage::Sink;
+use crate::sink::Sink;
 
 /// How `co-chaos` fails.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -1,0 +1,25 @@
+//! The integration suite: one test binary (one link step), a module per tool. Every test
+//! runs the real binaries, as a user would.
+
+mod common;
+
+mod bus_pipeline;
+mod co_broadcast;
+mod co_bus_locations;
+mod co_buses;
+mod co_chaos;
+mod co_dump;
+mod co_filter;
+mod co_follow;
+mod co_gen_buses;
+mod co_grep;
+mod co_lines;
+mod co_merge;
+mod co_printer;
+mod co_xml;
+mod codec_props;
+mod environments;
+mod examples_seed;
+mod launcher;
+mod link_errors;
+mod sched;
