@@ -12,7 +12,7 @@ const INFO: StageInfo = StageInfo::new("co-buses", Port::Xml, Port::Records);
 /// Turn the XML events of a bus-tracker snapshot into one record per <bus> element.
 ///
 /// Each element that ends inside a <bus> sets the field of its name to the text gathered
-/// since the last start tag, exactly as the seed's buses_to_dicts does; fields keep the
+/// since the last start tag, exactly as the seed's `buses_to_dicts` does; fields keep the
 /// order in which they first appear.
 #[derive(Parser)]
 #[command(

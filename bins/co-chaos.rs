@@ -17,6 +17,7 @@ const INFO: StageInfo = StageInfo::new("co-chaos", Port::Any, Port::Any);
     version,
     after_help = "Example: co-lines log | co-chaos --after 100 --abort | co-printer"
 )]
+#[allow(clippy::struct_excessive_bools)] // one bool per clap flag: the faults are exclusive
 struct Args {
     /// Events to pass on before the fault strikes.
     #[arg(long, value_name = "K", default_value_t = 0)]

@@ -1,4 +1,5 @@
 //! copipe: run a graph of stage processes described in a spec.
+use std::io::Write;
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -130,7 +131,6 @@ fn graph(args: GraphArgs) -> Result<u8, copipe::Error> {
     } else {
         dot::to_text(&graph)
     };
-    use std::io::Write;
     let mut stdout = std::io::stdout().lock();
     match stdout
         .write_all(out.as_bytes())

@@ -306,7 +306,7 @@ fn run(o: &Options) -> io::Result<()> {
     let switches = (0..3)
         .map(|_| bench_switches(o.switches))
         .fold(0.0, f64::max);
-    writeln!(out, "rust   task switches/s       {:>14.0}", switches)?;
+    writeln!(out, "rust   task switches/s       {switches:>14.0}")?;
     let spawn = (0..3)
         .map(|_| bench_spawn(o.spawn))
         .fold(f64::INFINITY, f64::min);

@@ -60,14 +60,14 @@ impl GrailCountdown {
     }
 
     fn resume(&mut self, sent: Option<i64>) -> Option<i64> {
-        if !self.started {
-            self.started = true;
-            let _ = writeln!(io::stdout(), "Counting down from {}", self.n);
-        } else {
+        if self.started {
             match sent {
                 Some(newvalue) => self.n = newvalue,
                 None => self.n -= 1,
             }
+        } else {
+            self.started = true;
+            let _ = writeln!(io::stdout(), "Counting down from {}", self.n);
         }
         (self.n >= 0).then_some(self.n)
     }
@@ -98,12 +98,11 @@ fn session(out: &mut impl Write) -> io::Result<()> {
     loop {
         writeln!(out, ">>> x.next()")?;
         out.flush()?;
-        match x.next() {
-            Some(value) => writeln!(out, "{value}")?,
-            None => {
-                writeln!(out, "None (Python raises StopIteration here)")?;
-                break;
-            }
+        if let Some(value) = x.next() {
+            writeln!(out, "{value}")?;
+        } else {
+            writeln!(out, "None (Python raises StopIteration here)")?;
+            break;
         }
     }
 

@@ -19,13 +19,14 @@ fn main() -> ExitCode {
     for arg in std::env::args().skip(1) {
         match arg.as_str() {
             "--quiet" => quiet = true,
-            _ => match arg.parse() {
-                Ok(p) => port = p,
-                Err(_) => {
+            _ => {
+                if let Ok(p) = arg.parse() {
+                    port = p;
+                } else {
                     eprintln!("usage: echo_server [PORT] [--quiet]");
                     return ExitCode::from(2);
                 }
-            },
+            }
         }
     }
     match run(port, quiet) {

@@ -1,4 +1,4 @@
-//! The seed's Part 7, "Task Management": NewTask and KillTask.
+//! The seed's Part 7, "Task Management": `NewTask` and `KillTask`.
 //!
 //! Run: `cargo run --example sched_kill`. The scenario itself is
 //! `copipe::sched::demos::kill`; `tests/sched.rs` checks its output against the seed and

@@ -1,4 +1,4 @@
-//! The seed's Part 7, Beyond the seed: ping-pong between tasks with Send(tid, msg) and Recv().
+//! The seed's Part 7, Beyond the seed: ping-pong between tasks with Send(tid, msg) and `Recv()`.
 //!
 //! Run: `cargo run --example sched_message`. The scenario itself is
 //! `copipe::sched::demos::message`; `tests/sched.rs` checks its output against the seed and

@@ -1,4 +1,4 @@
-//! The seed's Part 7, "Waiting for Tasks" with WaitTask: main waits in exit_waiting for its child.
+//! The seed's Part 7, "Waiting for Tasks" with `WaitTask`: main waits in `exit_waiting` for its child.
 //!
 //! Run: `cargo run --example sched_wait`. The scenario itself is
 //! `copipe::sched::demos::wait`; `tests/sched.rs` checks its output against the seed and

@@ -120,7 +120,7 @@ impl<T: ?Sized, S: Sink<T>> Sink<T> for Broadcast<S> {
         self.targets.iter_mut().try_for_each(|t| t.send(item))
     }
     fn flush(&mut self) -> Result<()> {
-        self.targets.iter_mut().try_for_each(|t| t.flush())
+        self.targets.iter_mut().try_for_each(Sink::flush)
     }
     fn close(&mut self) -> Result<()> {
         let mut first = Ok(());
@@ -139,7 +139,7 @@ impl<T: ?Sized, S: Sink<T>> Sink<T> for Broadcast<S> {
 ///
 /// Single-threaded only (`Rc`), which is what makes it safe: Rust refuses to hand a `Shared`
 /// to another thread, where the seed's threads crash. A re-entrant `send` (a stage sending
-/// into itself through a cycle) is the seed's "send() on a running coroutine" and returns
+/// into itself through a cycle) is the seed's "`send()` on a running coroutine" and returns
 /// [`Error::Reentrant`] instead of crashing. The inner stage is closed when the last handle
 /// is closed; earlier closes only flush.
 pub struct Shared<S> {

@@ -24,8 +24,7 @@ fn python_available() -> bool {
     let ok = Command::new("python3")
         .arg("--version")
         .output()
-        .map(|o| o.status.success())
-        .unwrap_or(false);
+        .is_ok_and(|o| o.status.success());
     if !ok {
         eprintln!("note: python3 not found; skipping the comparison with the Python reference");
     }
@@ -76,14 +75,13 @@ fn assert_same_as_reference(file: &Path, conditions: &[&str]) {
     args.extend_from_slice(conditions);
     let reference = python(&args);
     assert!(!reference.is_empty(), "{} selects no bus", file.display());
-    if ours.stdout != reference {
-        panic!(
-            "output differs from the reference on {}\n--- ours\n{}\n--- reference\n{}",
-            file.display(),
-            String::from_utf8_lossy(&ours.stdout),
-            String::from_utf8_lossy(&reference)
-        );
-    }
+    assert!(
+        ours.stdout == reference,
+        "output differs from the reference on {}\n--- ours\n{}\n--- reference\n{}",
+        file.display(),
+        String::from_utf8_lossy(&ours.stdout),
+        String::from_utf8_lossy(&reference)
+    );
 }
 
 /// Asserts `co-buses` makes the same records as the seed's `buses_to_dicts`, every field in
@@ -261,12 +259,11 @@ fn inline_threaded_and_coprocess_examples_print_what_the_pipe_prints() {
         ("coprocess", vec![file_arg]),
     ] {
         let path = example(name);
-        if !path.exists() {
-            panic!(
-                "{} is not built: run `cargo build --examples`",
-                path.display()
-            );
-        }
+        assert!(
+            path.exists(),
+            "{} is not built: run `cargo build --examples`",
+            path.display()
+        );
         let out = Command::new(&path).args(&args).output().unwrap();
         assert!(out.status.success(), "{name} {args:?}: {out:?}");
         assert!(

@@ -5,7 +5,7 @@ use crate::common::{cmd, run_with_input};
 
 fn roundtrip(text: &[u8], args: &[&str]) -> std::process::Output {
     let lines = run_with_input(cmd("co-lines", args), text);
-    assert!(lines.status.success(), "{:?}", lines);
+    assert!(lines.status.success(), "{lines:?}");
     run_with_input(cmd("co-printer", &[]), &lines.stdout)
 }
 

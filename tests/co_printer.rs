@@ -1,4 +1,4 @@
-//! co-printer: the seed's printer(), at the end of a pipeline.
+//! co-printer: the seed's `printer()`, at the end of a pipeline.
 
 use crate::common::lines_stream;
 use assert_cmd::cargo::cargo_bin_cmd;

@@ -114,9 +114,9 @@ fn a_failing_threaded_stage_reports_its_error_on_close() {
     // The error surfaces either on a later send (queue closed) or on close.
     let mut result = Ok(());
     for l in ["a", "boom", "b", "c"] {
-        result = result.and_then(|_| t.send(l));
+        result = result.and_then(|()| t.send(l));
     }
-    let result = result.and_then(|_| t.close());
+    let result = result.and_then(|()| t.close());
     let e = result.unwrap_err();
     assert_eq!(e.to_string(), "stage refused boom");
 }

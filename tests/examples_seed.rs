@@ -69,7 +69,7 @@ fn run_example(name: &str) -> String {
     String::from_utf8(out.stdout).expect("utf-8 output")
 }
 
-/// The seed's session: `for i in countdown(5)`, `x.next()` down to StopIteration, and the
+/// The seed's session: `for i in countdown(5)`, `x.next()` down to `StopIteration`, and the
 /// countdown that receives `send(3)` (5 2 1 0).
 #[test]
 fn countdown_prints_the_seed_session() {

@@ -140,7 +140,7 @@ fn gather(
     std::thread::spawn(move || {
         let mut reader = BufReader::new(from);
         let mut line = String::new();
-        while reader.read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+        while reader.read_line(&mut line).is_ok_and(|n| n > 0) {
             into.lock().unwrap().push_str(&line);
             line.clear();
         }
@@ -776,9 +776,10 @@ fn the_shipped_examples_wire_and_type_check() {
 #[test]
 fn the_bus_example_runs_like_the_seed() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    if !root.join("examples/data/allroutes.xml").exists() {
-        panic!("examples/data/allroutes.xml is missing");
-    }
+    assert!(
+        root.join("examples/data/allroutes.xml").exists(),
+        "examples/data/allroutes.xml is missing"
+    );
     let world = World::new();
     let mut cmd = world.copipe(&["run", "examples/bus.pipe"]);
     cmd.current_dir(root);

@@ -307,7 +307,7 @@ fn the_example_executables_print_the_seeds_results() {
 // Echo server
 // ---------------------------------------------------------------------------------------
 
-const IO_TIMEOUT: Duration = Duration::from_secs(60);
+const IO_TIMEOUT: Duration = Duration::from_mins(1);
 
 fn start_server() -> EchoServer {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -341,18 +341,24 @@ impl Gate {
 
     /// Arrives and waits for all parties; false if the gate was abandoned or timed out.
     fn arrive_and_wait(&self) -> bool {
-        let mut st = self.state.lock().unwrap_or_else(|e| e.into_inner());
+        let mut st = self
+            .state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         st.0 += 1;
         self.cv.notify_all();
         let (st, _) = self
             .cv
             .wait_timeout_while(st, IO_TIMEOUT, |st| st.0 < self.parties && !st.1)
-            .unwrap_or_else(|e| e.into_inner());
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
         st.0 >= self.parties
     }
 
     fn abandon(&self) {
-        self.state.lock().unwrap_or_else(|e| e.into_inner()).1 = true;
+        self.state
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .1 = true;
         self.cv.notify_all();
     }
 }

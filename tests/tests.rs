@@ -1,6 +1,9 @@
 //! The integration suite: one test binary (one link step), a module per tool. Every test
 //! runs the real binaries, as a user would.
 
+// Test data is built for clarity, not speed.
+#![allow(clippy::format_collect, clippy::format_push_string)]
+
 mod common;
 
 mod bus_pipeline;

@@ -126,10 +126,10 @@ impl Node {
     /// A short tag for the stage's stderr lines: its name, or its program's file name.
     pub fn tag(&self) -> String {
         let short = self.name.clone().unwrap_or_else(|| {
-            Path::new(&self.argv[0])
-                .file_name()
-                .map(|n| n.to_string_lossy().into_owned())
-                .unwrap_or_else(|| self.argv[0].clone())
+            Path::new(&self.argv[0]).file_name().map_or_else(
+                || self.argv[0].clone(),
+                |n| n.to_string_lossy().into_owned(),
+            )
         });
         format!("{} {short}", self.position)
     }
@@ -267,7 +267,7 @@ pub fn describe_all(programs: &[PathBuf]) -> Vec<Option<Ports>> {
                         unsafe { libc::kill(pid as libc::pid_t, libc::SIGKILL) };
                     }
                 }
-                for (i, _) in rx.iter() {
+                for (i, _) in &rx {
                     answers[i] = None;
                 }
                 break;
@@ -317,6 +317,7 @@ fn accepts(port: Port, flow: Flow) -> bool {
 /// Builds the wired graph of a parsed spec: finds the programs, checks the kinds on every
 /// link, inserts broadcasts and merges. `source` names the spec in error messages. Nothing
 /// is started except the `--describe` queries.
+#[allow(clippy::too_many_lines)] // being split into pure steps (issue 9)
 pub fn build(pipeline: &Pipeline, source: &str, finder: &Finder) -> Result<Graph> {
     let n = pipeline.stages.len();
     let title = |i: usize| {

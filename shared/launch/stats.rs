@@ -181,7 +181,7 @@ fn in_order(graph: &Graph) -> Vec<usize> {
 }
 
 fn mib(bytes: u64) -> String {
-    format!("{:.1} MiB", bytes as f64 / (1 << 20) as f64)
+    format!("{:.1} MiB", bytes as f64 / f64::from(1 << 20))
 }
 
 fn bytes_text(bytes: u64) -> String {
@@ -210,7 +210,7 @@ pub fn table(graph: &Graph, stages: &[StageFigures], links: &[Option<(u64, u64)>
         "stage", "exit", "wall", "cpu", "peak mem"
     );
     for (node, f) in graph.nodes.iter().zip(stages) {
-        let exit = f.ended.map(Ended::short).unwrap_or_else(|| "-".into());
+        let exit = f.ended.map_or_else(|| "-".into(), Ended::short);
         let _ = writeln!(
             out,
             "  {:<width$}  {:>7}  {:>7.3} s  {:>7.3} s  {:>10}",
@@ -247,7 +247,12 @@ pub fn table(graph: &Graph, stages: &[StageFigures], links: &[Option<(u64, u64)>
 
 /// The same figures as one JSON object, for tools.
 pub fn json(graph: &Graph, stages: &[StageFigures], links: &[Option<(u64, u64)>]) -> String {
-    let titles: Vec<String> = graph.nodes.iter().map(|n| n.title()).collect();
+    #[derive(Serialize)]
+    struct Report<'a> {
+        stages: Vec<StageJson<'a>>,
+        links: Vec<LinkJson>,
+    }
+    let titles: Vec<String> = graph.nodes.iter().map(super::graph::Node::title).collect();
     let stages: Vec<StageJson> = graph
         .nodes
         .iter()
@@ -280,10 +285,5 @@ pub fn json(graph: &Graph, stages: &[StageFigures], links: &[Option<(u64, u64)>]
             bytes: counts.map(|c| c.1),
         })
         .collect();
-    #[derive(Serialize)]
-    struct Report<'a> {
-        stages: Vec<StageJson<'a>>,
-        links: Vec<LinkJson>,
-    }
     serde_json::to_string(&Report { stages, links }).expect("plain data serializes")
 }

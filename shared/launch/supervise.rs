@@ -178,7 +178,7 @@ fn has_exited(pid: libc::pid_t) -> bool {
         libc::waitid(
             libc::P_PID,
             pid as libc::id_t,
-            &mut info,
+            &raw mut info,
             libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
         )
     };
@@ -196,8 +196,9 @@ fn watch_children(tx: Sender<Event>) -> Sender<()> {
             // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
             let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
             // SAFETY: waitid with a valid out-pointer; WNOWAIT leaves the child unreaped.
-            let rc =
-                unsafe { libc::waitid(libc::P_ALL, 0, &mut info, libc::WEXITED | libc::WNOWAIT) };
+            let rc = unsafe {
+                libc::waitid(libc::P_ALL, 0, &raw mut info, libc::WEXITED | libc::WNOWAIT)
+            };
             if rc < 0 {
                 if std::io::Error::last_os_error().kind() == std::io::ErrorKind::Interrupted {
                     continue;
@@ -401,7 +402,7 @@ impl<'g> Supervisor<'g> {
         // SAFETY: a zeroed rusage is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
         // SAFETY: wait4 on a child that has exited; valid out-pointers.
-        let reaped = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+        let reaped = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
         if reaped != pid {
             return None;
         }
@@ -412,9 +413,9 @@ impl<'g> Supervisor<'g> {
         stage.figures = StageFigures::from_rusage(ended, stage.started.elapsed(), &usage);
         let sent = stage.signalled;
         let failed = match ended {
-            Ended::Exited(0) => false,
-            // A stage whose downstream is gone may die of SIGPIPE: a quiet early exit.
-            Ended::Signaled(libc::SIGPIPE) => false,
+            // A clean exit, or a stage whose downstream is gone dying of SIGPIPE (a quiet
+            // early exit).
+            Ended::Exited(0) | Ended::Signaled(libc::SIGPIPE) => false,
             // Death by the launcher's own signal, or an exit in answer to it, is no failure.
             Ended::Signaled(got) => sent & (1 << got) == 0,
             Ended::Exited(_) => sent == 0,

@@ -67,9 +67,7 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
         });
     }
     let path = path.expect("checked above");
-    let is_fifo = std::fs::metadata(path)
-        .map(|m| m.file_type().is_fifo())
-        .unwrap_or(false);
+    let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
     let mut options = OpenOptions::new();
     options.write(true);
     if !is_fifo {
@@ -120,8 +118,7 @@ pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Endpoint>> {
 /// True when `file` is a pipe or FIFO: then an upstream process feeds it.
 pub fn is_pipe(file: &File) -> bool {
     file.metadata()
-        .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
-        .unwrap_or(false)
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
 }
 
 /// A reader for sources that must notice a stop request while waiting for input (a
@@ -159,7 +156,7 @@ pub fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> io::Result<bool
         revents: 0,
     };
     // SAFETY: one valid pollfd, count 1.
-    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    let n = unsafe { libc::poll(&raw mut pfd, 1, timeout_ms) };
     if n < 0 {
         let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::Interrupted {

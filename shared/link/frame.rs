@@ -169,7 +169,7 @@ impl<W: Write> FrameWriter<W> {
         self.pending.extend_from_slice(&events.to_le_bytes());
         self.pending.extend_from_slice(payload);
         self.counters
-            .add(events as u64, (payload.len() + FRAME_HEADER_LEN) as u64);
+            .add(u64::from(events), (payload.len() + FRAME_HEADER_LEN) as u64);
         if self.pending.len() >= WRITE_CHUNK {
             self.write_pending()?;
         }
@@ -185,8 +185,10 @@ impl<W: Write> FrameWriter<W> {
         let h = &mut self.pending[self.frame_start..self.frame_start + FRAME_HEADER_LEN];
         h[..4].copy_from_slice(&(len as u32).to_le_bytes());
         h[4..].copy_from_slice(&self.frame_events.to_le_bytes());
-        self.counters
-            .add(self.frame_events as u64, (len + FRAME_HEADER_LEN) as u64);
+        self.counters.add(
+            u64::from(self.frame_events),
+            (len + FRAME_HEADER_LEN) as u64,
+        );
         self.frame_events = 0;
     }
 
@@ -410,7 +412,7 @@ impl<R: Read> FrameReader<R> {
         }
         let at = self.start + FRAME_HEADER_LEN;
         self.consume(total);
-        self.counters.add(events as u64, total as u64);
+        self.counters.add(u64::from(events), total as u64);
         Ok(Some(Frame {
             events,
             payload: &self.buf[at..at + len],

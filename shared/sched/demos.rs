@@ -56,20 +56,22 @@ pub fn run(name: &str, out: impl Write + 'static) -> Option<io::Result<()>> {
 pub fn example_main(name: &str, args: impl IntoIterator<Item = String>) -> ExitCode {
     let args: Vec<String> = args.into_iter().collect();
     let result = match (name, args.as_slice()) {
-        ("scheduler", [steps]) => match steps.parse::<u64>() {
-            Ok(steps) => scheduler(io::stdout(), steps),
-            Err(_) => {
+        ("scheduler", [steps]) => {
+            if let Ok(steps) = steps.parse::<u64>() {
+                scheduler(io::stdout(), steps)
+            } else {
                 eprintln!("sched_{name}: error: STEPS must be a whole number, got {steps:?}");
                 return ExitCode::from(2);
             }
-        },
-        (_, []) => match run(name, io::stdout()) {
-            Some(result) => result,
-            None => {
+        }
+        (_, []) => {
+            if let Some(result) = run(name, io::stdout()) {
+                result
+            } else {
                 eprintln!("sched_{name}: error: no such scenario (known: {SCENARIOS:?})");
                 return ExitCode::from(2);
             }
-        },
+        }
         _ => {
             let usage = if name == "scheduler" { " [STEPS]" } else { "" };
             eprintln!("usage: sched_{name}{usage}");
@@ -369,6 +371,7 @@ pub fn message(out: impl Write + 'static) -> io::Result<()> {
 ///     print "%s: hello from %s" % (name, me)
 /// ```
 pub fn trampoline(out: impl Write + 'static) -> io::Result<()> {
+    #[allow(clippy::unused_async)] // the seed's point: a coroutine calling a coroutine
     async fn add(x: i64, y: i64) -> i64 {
         x + y
     }

@@ -200,11 +200,11 @@ mod tests {
         let mut t = Timers::default();
         let s2 = t.add(now + Duration::from_millis(20), Tid(2));
         let s1 = t.add(now + Duration::from_millis(10), Tid(1));
-        t.add(now + Duration::from_secs(3600), Tid(3));
+        t.add(now + Duration::from_hours(1), Tid(3));
         assert_eq!(t.next_deadline(), Some(now + Duration::from_millis(10)));
         let mut woken = Vec::new();
         t.expire(now + Duration::from_millis(30), |tid, seq| {
-            woken.push((tid, seq))
+            woken.push((tid, seq));
         });
         assert_eq!(woken, [(Tid(1), s1), (Tid(2), s2)]);
         assert!(!t.is_empty());

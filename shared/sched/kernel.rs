@@ -80,7 +80,7 @@ pub enum Halt {
 }
 
 /// A hasher for task ids: they are distinct small integers, so one multiplication spreads
-/// them well and costs far less than SipHash on the hot path (one lookup per task switch).
+/// them well and costs far less than `SipHash` on the hot path (one lookup per task switch).
 #[derive(Default, Clone, Copy)]
 pub(crate) struct TidHasher(u64);
 
@@ -125,44 +125,41 @@ impl<M> Default for TaskTable<M> {
 impl<M> TaskTable<M> {
     fn insert(&mut self, task: Task<M>) -> usize {
         let tid = task.tid();
-        let slot = match self.free.pop() {
-            Some(slot) => {
-                self.slots[slot] = Some(task);
-                slot
-            }
-            None => {
-                self.slots.push(Some(task));
-                self.slots.len() - 1
-            }
+        let slot = if let Some(slot) = self.free.pop() {
+            self.slots[slot] = Some(task);
+            slot
+        } else {
+            self.slots.push(Some(task));
+            self.slots.len() - 1
         };
         self.index.insert(tid, slot);
         slot
     }
 
-    fn slot_of(&self, tid: &Tid) -> Option<usize> {
-        self.index.get(tid).copied()
+    fn slot_of(&self, tid: Tid) -> Option<usize> {
+        self.index.get(&tid).copied()
     }
 
     fn slot_mut(&mut self, slot: usize) -> Option<&mut Task<M>> {
         self.slots.get_mut(slot).and_then(Option::as_mut)
     }
 
-    fn get(&self, tid: &Tid) -> Option<&Task<M>> {
+    fn get(&self, tid: Tid) -> Option<&Task<M>> {
         let slot = self.slot_of(tid)?;
         self.slots.get(slot).and_then(Option::as_ref)
     }
 
-    fn get_mut(&mut self, tid: &Tid) -> Option<&mut Task<M>> {
+    fn get_mut(&mut self, tid: Tid) -> Option<&mut Task<M>> {
         let slot = self.slot_of(tid)?;
         self.slot_mut(slot)
     }
 
-    fn contains_key(&self, tid: &Tid) -> bool {
-        self.index.contains_key(tid)
+    fn contains_key(&self, tid: Tid) -> bool {
+        self.index.contains_key(&tid)
     }
 
-    fn remove(&mut self, tid: &Tid) -> Option<Task<M>> {
-        let slot = self.index.remove(tid)?;
+    fn remove(&mut self, tid: Tid) -> Option<Task<M>> {
+        let slot = self.index.remove(&tid)?;
         let task = self.slots.get_mut(slot)?.take();
         self.free.push(slot);
         task
@@ -304,7 +301,7 @@ impl<M: 'static> Scheduler<M> {
 
     /// Whether task `tid` is live (in the task map).
     pub fn contains(&self, tid: Tid) -> bool {
-        self.taskmap.contains_key(&tid)
+        self.taskmap.contains_key(tid)
     }
 
     /// Runs tasks until every one has exited: the seed's `mainloop()`.
@@ -328,7 +325,7 @@ impl<M: 'static> Scheduler<M> {
                     }
                 }
                 Until::Exited(tid) => {
-                    if !self.taskmap.contains_key(&tid) {
+                    if !self.taskmap.contains_key(tid) {
                         break Ok(Halt::Exited(tid));
                     }
                 }
@@ -423,7 +420,7 @@ impl<M: 'static> Scheduler<M> {
     fn exit(&mut self, tid: Tid) {
         self.console
             .println(format_args!("Task {} terminated", tid.0));
-        self.taskmap.remove(&tid);
+        self.taskmap.remove(tid);
         // Notify other tasks waiting for exit
         if let Some(waiters) = self.exit_waiting.remove(&tid) {
             for waiter in waiters {
@@ -434,7 +431,7 @@ impl<M: 'static> Scheduler<M> {
 
     /// Puts a task on the ready queue: the seed's `schedule()`.
     fn schedule(&mut self, tid: Tid) {
-        if let Some(slot) = self.taskmap.slot_of(&tid) {
+        if let Some(slot) = self.taskmap.slot_of(tid) {
             self.schedule_slot(slot);
         }
     }
@@ -531,7 +528,7 @@ impl<M: 'static> Scheduler<M> {
     /// The seed's `waitforexit()`: parks `tid` in `exit_waiting` if `target` is live.
     /// Waiting for oneself is refused (the seed would hang forever).
     fn wait_for_exit(&mut self, tid: Tid, target: Tid) -> bool {
-        if target != tid && self.taskmap.contains_key(&target) {
+        if target != tid && self.taskmap.contains_key(target) {
             self.exit_waiting.entry(target).or_default().push(tid);
             true
         } else {
@@ -548,7 +545,7 @@ impl<M: 'static> Scheduler<M> {
     /// reaped too (the seed would leave it in the task map forever, and `mainloop` would
     /// never end).
     fn kill(&mut self, target: Tid) -> bool {
-        let Some(task) = self.taskmap.get_mut(&target) else {
+        let Some(task) = self.taskmap.get_mut(target) else {
             return false;
         };
         task.close();
@@ -578,7 +575,7 @@ impl<M: 'static> Scheduler<M> {
     /// `Send`: delivers to a receiver blocked in `Recv` (scheduling it before the sender, as
     /// `NewTask` schedules the child first), or queues in the mailbox.
     fn send(&mut self, to: Tid, msg: M) -> bool {
-        let Some(receiver) = self.taskmap.get_mut(&to) else {
+        let Some(receiver) = self.taskmap.get_mut(to) else {
             return false;
         };
         if receiver.state == State::WaitMsg {
@@ -632,7 +629,7 @@ impl<M: 'static> Scheduler<M> {
             for (tid, seq) in woken {
                 let live = self
                     .taskmap
-                    .get(&tid)
+                    .get(tid)
                     .is_some_and(|t| t.state == State::Sleeping(seq));
                 if live {
                     self.sleepers = self.sleepers.saturating_sub(1);

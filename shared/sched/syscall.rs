@@ -141,7 +141,7 @@ impl<M: 'static> Sys<M> {
     pub fn call(&self, call: SystemCall<M>) -> Call<'_, M> {
         Call {
             trap: &self.trap,
-            call: Some(call),
+            request: Some(call),
             ticket: 0,
         }
     }
@@ -255,7 +255,7 @@ impl<M: 'static> Sys<M> {
 #[must_use = "a system call does nothing until awaited"]
 pub struct Call<'a, M> {
     trap: &'a Trap<M>,
-    call: Option<SystemCall<M>>,
+    request: Option<SystemCall<M>>,
     /// 0 until issued; tickets start at 1.
     ticket: u64,
 }
@@ -269,13 +269,13 @@ impl<M> Future for Call<'_, M> {
 
     fn poll(self: Pin<&mut Self>, _cx: &mut Context<'_>) -> Poll<Reply<M>> {
         let this = self.get_mut();
-        if let Some(call) = this.call.take() {
+        if let Some(call) = this.request.take() {
             let earlier = this.trap.request.take();
             if earlier.is_some() {
                 // Another call of this task trapped during this same run: the kernel handles
                 // one request per run, so this one waits for the next.
                 this.trap.request.set(earlier);
-                this.call = Some(call);
+                this.request = Some(call);
                 return Poll::Pending;
             }
             let ticket = this.trap.next_ticket.get().wrapping_add(1).max(1);

@@ -143,7 +143,7 @@ impl<M> fmt::Debug for Task<M> {
             .field("tid", &self.tid)
             .field("finished", &self.is_finished())
             .field("state", &self.state)
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -103,7 +103,7 @@ fn killing_a_blocked_task_runs_its_cleanup_and_reaps_it() {
         let c = sys
             .new_task(move |sys: Sys| async move {
                 let _g = g2;
-                sys.sleep(Duration::from_secs(3600)).await;
+                sys.sleep(Duration::from_hours(1)).await;
             })
             .await;
         let g3 = Guard(f[3].clone());
@@ -211,7 +211,7 @@ fn read_wait_wakes_when_data_arrives_from_another_task() {
                     sys.println(format_args!("read {:?}", std::str::from_utf8(&buf[..n])));
                     break;
                 }
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => continue,
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
                 Err(e) => {
                     sys.println(format_args!("error {e}"));
                     break;
@@ -312,7 +312,7 @@ fn two_calls_polled_in_one_run_each_get_their_own_reply() {
             }
         })
         .await;
-        sys.println(format_args!("{:?} {:?}", ra, rb));
+        sys.println(format_args!("{ra:?} {rb:?}"));
     });
     s.mainloop().unwrap();
     assert_eq!(

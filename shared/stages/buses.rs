@@ -177,7 +177,7 @@ mod tests {
             }
             buses.close().unwrap();
         }
-        let printed: Vec<String> = out.iter().map(|r| r.to_string()).collect();
+        let printed: Vec<String> = out.iter().map(std::string::ToString::to_string).collect();
         assert_eq!(
             printed,
             [

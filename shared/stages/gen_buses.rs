@@ -181,7 +181,7 @@ impl<W: Write> Generator<W> {
         } else {
             self.child("finalStop", format_args!("<![CDATA[{stop}]]>"))?;
         }
-        let operator = self.rng.u32(10000..100000);
+        let operator = self.rng.u32(10_000..100_000);
         self.child("operator", format_args!("{operator}"))?;
         let indent = self.pick(&INDENTS);
         write!(self.out, "{indent}</bus>")?;

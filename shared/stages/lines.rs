@@ -94,41 +94,38 @@ pub fn send_lines<R: Read, S: Sink<str> + ?Sized>(
             }
             break;
         }
-        match memchr::memchr(b'\n', available) {
-            Some(i) => {
-                line_no += 1;
-                let too_long = partial.len() + i > options.max_line;
-                if too_long {
-                    return Err(Error::LineTooLong {
-                        line: line_no,
-                        offset,
-                        max: options.max_line,
-                    });
-                }
-                if partial.is_empty() {
-                    emit(&available[..i], line_no, offset, target)?;
-                } else {
-                    partial.extend_from_slice(&available[..i]);
-                    emit(&partial, line_no, offset, target)?;
-                    partial.clear();
-                }
-                reader.consume(i + 1);
-                consumed += i as u64 + 1;
-                offset = consumed;
+        if let Some(i) = memchr::memchr(b'\n', available) {
+            line_no += 1;
+            let too_long = partial.len() + i > options.max_line;
+            if too_long {
+                return Err(Error::LineTooLong {
+                    line: line_no,
+                    offset,
+                    max: options.max_line,
+                });
             }
-            None => {
-                let n = available.len();
-                if partial.len() + n > options.max_line {
-                    return Err(Error::LineTooLong {
-                        line: line_no + 1,
-                        offset,
-                        max: options.max_line,
-                    });
-                }
-                partial.extend_from_slice(available);
-                reader.consume(n);
-                consumed += n as u64;
+            if partial.is_empty() {
+                emit(&available[..i], line_no, offset, target)?;
+            } else {
+                partial.extend_from_slice(&available[..i]);
+                emit(&partial, line_no, offset, target)?;
+                partial.clear();
             }
+            reader.consume(i + 1);
+            consumed += i as u64 + 1;
+            offset = consumed;
+        } else {
+            let n = available.len();
+            if partial.len() + n > options.max_line {
+                return Err(Error::LineTooLong {
+                    line: line_no + 1,
+                    offset,
+                    max: options.max_line,
+                });
+            }
+            partial.extend_from_slice(available);
+            reader.consume(n);
+            consumed += n as u64;
         }
     }
     target.close()
@@ -138,10 +135,7 @@ pub fn send_lines<R: Read, S: Sink<str> + ?Sized>(
 /// that can keep a reader waiting (a terminal, a pipe) is wrapped so a stop request ends it.
 pub fn open_text_input(path: Option<&Path>) -> Result<(BufReader<Box<dyn Read>>, String)> {
     let endpoint::Endpoint { file, label } = endpoint::open_input(path)?;
-    let waits = !file
-        .metadata()
-        .map(|m| m.file_type().is_file())
-        .unwrap_or(false);
+    let waits = !file.metadata().is_ok_and(|m| m.file_type().is_file());
     let reader: Box<dyn Read> = if waits {
         Box::new(StopAwareReader::new(file))
     } else {

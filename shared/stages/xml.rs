@@ -230,12 +230,11 @@ impl<R: Read> EventHandler<R> {
     fn push_reference(&mut self, reference: &quick_xml::events::BytesRef<'_>) -> Result<()> {
         let name: &str = reference;
         if reference.is_char_ref() {
-            match reference.resolve_char_ref() {
-                Ok(Some(c)) => self.text.push(c),
-                _ => {
-                    let message = format!("invalid character reference &{name};");
-                    return Err(self.error_at_mark(&message));
-                }
+            if let Ok(Some(c)) = reference.resolve_char_ref() {
+                self.text.push(c);
+            } else {
+                let message = format!("invalid character reference &{name};");
+                return Err(self.error_at_mark(&message));
             }
         } else if let Some(value) = resolve_predefined_entity(name) {
             self.text.push_str(value);
@@ -305,7 +304,7 @@ pub fn run_xml(path: Option<&Path>, output: &OutputArgs) -> Result<()> {
     let endpoint::Endpoint { file, .. } = endpoint::open_input(path)?;
     let writer = output.open(crate::EventKind::Xml)?;
     let mut sink = SendTo::<Xml, File>::from_writer(writer);
-    let is_file = file.metadata().map(|m| m.is_file()).unwrap_or(false);
+    let is_file = file.metadata().is_ok_and(|m| m.is_file());
     if is_file {
         xml_events(file, &mut sink)
     } else {

@@ -33,7 +33,7 @@ impl PipelineOutput {
         String::from_utf8(self.stdout.clone()).expect("utf-8 output")
     }
     pub fn all_ok(&self) -> bool {
-        self.statuses.iter().all(|s| s.success())
+        self.statuses.iter().all(std::process::ExitStatus::success)
     }
 }
 
@@ -146,7 +146,7 @@ pub const DEADLINE: Duration = Duration::from_secs(30);
 /// Encodes lines as a copipe stream by running the real co-lines.
 pub fn lines_stream(text: &str) -> Vec<u8> {
     let out = run_with_input(cmd("co-lines", &[]), text.as_bytes());
-    assert!(out.status.success(), "co-lines failed: {:?}", out);
+    assert!(out.status.success(), "co-lines failed: {out:?}");
     out.stdout
 }
 
@@ -182,16 +182,16 @@ pub fn sample_text(n: usize, seed: u64) -> String {
         "tubes",
     ];
     let mut x = seed
-        .wrapping_mul(6364136223846793005)
-        .wrapping_add(1442695040888963407);
+        .wrapping_mul(6_364_136_223_846_793_005)
+        .wrapping_add(1_442_695_040_888_963_407);
     let mut out = String::new();
     for i in 0..n {
         let len = (x >> 60) as usize + 1;
         out.push_str(&format!("{i} "));
         for _ in 0..len {
             x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
+                .wrapping_mul(6_364_136_223_846_793_005)
+                .wrapping_add(1_442_695_040_888_963_407);
             out.push_str(words[(x >> 33) as usize % words.len()]);
             out.push(' ');
         }

@@ -150,7 +150,7 @@ impl Tailer {
             Err(e) => return Err(Error::io(format!("opening the new {}", self.label), e)),
         };
         // Finish the old file: what its writer wrote up to now, then the unterminated rest.
-        let old_len = self.file.metadata().map(|m| m.len()).unwrap_or(self.pos);
+        let old_len = self.file.metadata().map_or(self.pos, |m| m.len());
         while self.pos < old_len && self.read_chunk(emit)? > 0 {}
         self.lines.finish(&self.label, emit)?;
         self.file = new_file;

@@ -97,7 +97,11 @@ impl Waiter {
             Some(dir) if !dir.as_os_str().is_empty() => dir,
             _ => Path::new("."),
         };
-        let mut names: Vec<OsString> = path.file_name().map(|n| n.to_owned()).into_iter().collect();
+        let mut names: Vec<OsString> = path
+            .file_name()
+            .map(std::borrow::ToOwned::to_owned)
+            .into_iter()
+            .collect();
         // A symlink's target may have another name, in another directory whose events the
         // link's directory does not see: listen for that name, and watch that directory.
         let real = std::fs::canonicalize(path).ok();

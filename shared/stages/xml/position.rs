@@ -132,7 +132,7 @@ fn count_line_ends(bytes: &[u8]) -> usize {
         }
         total += sums.iter().map(|&s| s as usize).sum::<usize>();
     }
-    total + blocks.remainder().iter().filter(|&&b| b == b'\n').count()
+    total + memchr::memchr_iter(b'\n', blocks.remainder()).count()
 }
 
 impl<R: Read> Read for LineCounter<R> {
@@ -182,7 +182,7 @@ mod tests {
                     r.consume(n);
                     for at in offset..offset + n {
                         let before = &text[..at];
-                        let line = before.iter().filter(|&&b| b == b'\n').count() as u64 + 1;
+                        let line = memchr::memchr_iter(b'\n', before).count() as u64 + 1;
                         let start = before
                             .iter()
                             .rposition(|&b| b == b'\n')
