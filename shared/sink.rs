@@ -61,6 +61,24 @@ impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
     }
 }
 
+/// Ends a stage's run: closes `target` after a clean run; after an error, first delivers
+/// everything sent before it (flush, no end-of-stream marker), so downstream handles every
+/// event that came before the failure, then returns the error.
+pub fn deliver_then_close<T: ?Sized, S: Sink<T> + ?Sized>(
+    outcome: Result<()>,
+    target: &mut S,
+) -> Result<()> {
+    match outcome {
+        Ok(()) => target.close(),
+        Err(e) => {
+            // The error to report is the first one; a flush that fails too (a closed pipe)
+            // has nothing more to say.
+            let _ = target.flush();
+            Err(e)
+        }
+    }
+}
+
 /// A sink made of a closure: for one-line sinks in examples and tests.
 pub struct FnSink<F>(pub F);
 
@@ -201,6 +219,9 @@ enum Message<O> {
     /// A batch of items: the first `len` slots are filled.
     Batch(Vec<O>, usize),
     Flush,
+    /// The sender closed: close the target. A queue that ends without it (the sender was
+    /// dropped after an error) only flushes the target, so no end-of-stream is claimed.
+    Close,
 }
 
 /// The seed's `threaded(target)`: items go through a bounded queue to a worker thread that
@@ -290,6 +311,7 @@ impl<O: OwnedForm> Threaded<O> {
     /// had one (`Sink::close`, callable without naming the item type).
     pub fn close(&mut self) -> Result<()> {
         self.ship()?;
+        self.put(Message::Close)?;
         self.join()
     }
 
@@ -321,10 +343,12 @@ fn run_target<O: OwnedForm, S: Sink<O::Event>>(
                 let _ = empties.send(items);
             }
             Message::Flush => target.flush()?,
+            // The seed's `GeneratorExit` put on the queue.
+            Message::Close => return target.close(),
         }
     }
-    // The queue ended: the seed's `GeneratorExit` put on the queue.
-    target.close()
+    // The sender went away without closing (it failed): deliver what came, claim no end.
+    target.flush()
 }
 
 impl<T: ?Sized + OwnedEvent<Owned = O>, O: OwnedForm> Sink<T> for Threaded<O> {

@@ -20,7 +20,7 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-fn python_available() -> bool {
+pub fn python_available() -> bool {
     let ok = Command::new("python3")
         .arg("--version")
         .output()

@@ -26,3 +26,4 @@ mod examples_seed;
 mod launcher;
 mod link_errors;
 mod sched;
+mod xml_broken;

@@ -124,15 +124,27 @@ where
     S: for<'a> Sink<K::Event<'a>> + ?Sized,
 {
     input.expect_kind(stage, K::KIND)?;
+    let outcome = recv_events::<K, R, S>(input, target);
+    crate::sink::deliver_then_close(outcome, target)
+}
+
+/// The loop of [`recv_from`], without the close: on an error (a broken upstream, a bad
+/// frame, a failing target) it returns at once, and [`recv_from`] delivers what came before.
+fn recv_events<K, R, S>(input: &mut FrameReader<R>, target: &mut S) -> Result<()>
+where
+    K: Kind,
+    R: Read,
+    S: for<'a> Sink<K::Event<'a>> + ?Sized,
+{
     loop {
         if input.would_block() {
             target.flush()?;
         }
         if signals::stop_requested() {
-            break;
+            return Ok(());
         }
         let Some(frame) = input.next_frame()? else {
-            break;
+            return Ok(());
         };
         let offset = frame.offset;
         let mut rest = frame.payload;
@@ -149,7 +161,6 @@ where
             });
         }
     }
-    target.close()
 }
 
 /// Reads a stream of whatever kind its header names into a sink that takes every kind

@@ -72,8 +72,14 @@ pub fn run_broadcast(
         if signals::stop_requested() {
             break;
         }
-        let Some(frame) = reader.next_frame()? else {
-            break;
+        let frame = match reader.next_frame() {
+            Ok(Some(frame)) => frame,
+            Ok(None) => break,
+            Err(e) => {
+                // Deliver every frame already read before reporting the broken input.
+                let _ = each(&mut branches, &mut |w| w.flush());
+                return Err(e);
+            }
         };
         let (events, payload) = (frame.events, frame.payload);
         if !each(&mut branches, &mut |w| w.write_frame(events, payload))? {

@@ -154,12 +154,23 @@ pub fn follow<S: Sink<str> + ?Sized>(
     options: &FollowOptions,
     target: &mut S,
 ) -> Result<()> {
+    let outcome = follow_lines(path, options, target);
+    crate::sink::deliver_then_close(outcome, target)
+}
+
+/// The loop of [`follow`], without the close: after an error, [`follow`] still delivers
+/// every line sent before it.
+fn follow_lines<S: Sink<str> + ?Sized>(
+    path: &Path,
+    options: &FollowOptions,
+    target: &mut S,
+) -> Result<()> {
     let (mut waiter, fallback) = Waiter::new(path, options.poll);
     if let Some(why) = fallback {
         options.notice(format_args!("{why}"));
     }
     let Some(mut tailer) = open_followed(path, options, &mut waiter)? else {
-        return target.close();
+        return Ok(());
     };
     let mut unflushed = false;
     'following: loop {
@@ -188,8 +199,7 @@ pub fn follow<S: Sink<str> + ?Sized>(
         }
         waiter.wait();
     }
-    tailer.finish(&mut |line: &str| target.send(line))?;
-    target.close()
+    tailer.finish(&mut |line: &str| target.send(line))
 }
 
 /// The seed's generator `follow(thefile)`: an iterator over the lines appended to a file.

@@ -64,6 +64,16 @@ pub fn send_lines<R: Read, S: Sink<str> + ?Sized>(
     options: LineOptions,
     target: &mut S,
 ) -> Result<()> {
+    let outcome = read_lines(reader, options, target);
+    crate::sink::deliver_then_close(outcome, target)
+}
+
+/// The loop of [`send_lines`], without the close.
+fn read_lines<R: Read, S: Sink<str> + ?Sized>(
+    reader: &mut BufReader<R>,
+    options: LineOptions,
+    target: &mut S,
+) -> Result<()> {
     let mut partial: Vec<u8> = Vec::new();
     let mut line_no: u64 = 0;
     // Byte offset of the line being read, and of the read position.
@@ -128,7 +138,7 @@ pub fn send_lines<R: Read, S: Sink<str> + ?Sized>(
             consumed += n as u64;
         }
     }
-    target.close()
+    Ok(())
 }
 
 /// Opens a text input: standard input for `None` or `-`, else the file at `path`. Input

@@ -135,6 +135,10 @@ fn write_merged(
             }
             Message::End => open -= 1,
             Message::Failed(i, e) => {
+                // Deliver every frame already merged before reporting the broken input.
+                if let Some(w) = writer.as_mut() {
+                    let _ = crate::link::FrameWriter::flush(w);
+                }
                 return Err(Error::Other(format!("input {}: {e}", labels[i])));
             }
         }

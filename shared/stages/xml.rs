@@ -43,7 +43,7 @@ use crate::event::{Attr, XmlEvent};
 use crate::link::endpoint::{self, StopAwareReader};
 use crate::link::{SendTo, Xml};
 use crate::signals;
-use crate::sink::Sink;
+use crate::sink::{deliver_then_close, Sink};
 
 pub use position::LineCounter;
 
@@ -57,6 +57,14 @@ const READ_BUFFER: usize = 128 << 10;
 /// not held back. A stop request (SIGINT/SIGTERM, see [`signals`]) ends the parse early and
 /// closes `target` normally.
 pub fn xml_events<R: Read, S>(input: R, target: &mut S) -> Result<()>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
+    deliver_then_close(parse(input, target), target)
+}
+
+/// The parse loop of [`xml_events`], without the close.
+fn parse<R: Read, S>(input: R, target: &mut S) -> Result<()>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
@@ -75,7 +83,7 @@ where
             target.flush()?;
         }
         if signals::stop_requested() {
-            break;
+            return Ok(());
         }
         buf.clear();
         handler.reader.get_mut().mark();
@@ -92,10 +100,9 @@ where
             }
         };
         if !handler.handle(event, target)? {
-            break;
+            return Ok(());
         }
     }
-    target.close()
 }
 
 /// The parse in progress: the reader, the character data gathered since the last tag, and
