@@ -154,24 +154,25 @@ pub fn follow<S: Sink<str> + ?Sized>(
     options: &FollowOptions,
     target: &mut S,
 ) -> Result<()> {
-    let outcome = follow_lines(path, options, target);
+    let (mut waiter, fallback) = Waiter::new(path, options.poll);
+    if let Some(why) = fallback {
+        options.notice(format_args!("{why}"));
+    }
+    let Some(tailer) = open_followed(path, options, &mut waiter)? else {
+        return target.close();
+    };
+    let outcome = follow_lines(tailer, &mut waiter, options, target);
     crate::sink::deliver_then_close(outcome, target)
 }
 
 /// The loop of [`follow`], without the close: after an error, [`follow`] still delivers
 /// every line sent before it.
 fn follow_lines<S: Sink<str> + ?Sized>(
-    path: &Path,
+    mut tailer: Tailer,
+    waiter: &mut Waiter,
     options: &FollowOptions,
     target: &mut S,
 ) -> Result<()> {
-    let (mut waiter, fallback) = Waiter::new(path, options.poll);
-    if let Some(why) = fallback {
-        options.notice(format_args!("{why}"));
-    }
-    let Some(mut tailer) = open_followed(path, options, &mut waiter)? else {
-        return Ok(());
-    };
     let mut unflushed = false;
     'following: loop {
         loop {
