@@ -4,14 +4,8 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::args::InputArgs;
-use copipe::protocol::{Port, StageInfo};
 use copipe::run;
-use copipe::stages::broadcast::{run_broadcast, OnBranchClose};
-
-const INFO: StageInfo = StageInfo {
-    many_outputs: true,
-    ..StageInfo::new("co-broadcast", Port::Any, Port::Any)
-};
+use copipe::stages::broadcast::{self, run_broadcast, OnBranchClose};
 
 /// Copy every event of the input to each output: the seed's broadcast(targets).
 ///
@@ -33,7 +27,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    run::stage_main(&INFO, |args: Args| {
+    run::stage_main(&broadcast::INFO, |args: Args| {
         run_broadcast(&args.outputs, args.on_branch_close, &args.input)
     })
 }

@@ -7,7 +7,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::bus_locations::run_bus_locations;
 
-const INFO: StageInfo = StageInfo::new("co-bus-locations", Port::Records, Port::Text);
+const INFO: StageInfo = StageInfo::new("co-bus-locations", Port::RECORDS, Port::Text);
 
 /// Print `route,id,"direction",latitude,longitude` for each bus record, the seed's format.
 ///

@@ -7,7 +7,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::buses::run_buses;
 
-const INFO: StageInfo = StageInfo::new("co-buses", Port::Xml, Port::Records);
+const INFO: StageInfo = StageInfo::new("co-buses", Port::XML, Port::RECORDS);
 
 /// Turn the XML events of a bus-tracker snapshot into one record per <bus> element.
 ///

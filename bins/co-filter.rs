@@ -8,7 +8,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::filter::{run_filter, Condition};
 
-const INFO: StageInfo = StageInfo::new("co-filter", Port::Records, Port::Records);
+const INFO: StageInfo = StageInfo::new("co-filter", Port::RECORDS, Port::RECORDS);
 
 /// Keep the records in which every FIELD equals its VALUE exactly.
 ///

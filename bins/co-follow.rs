@@ -10,7 +10,8 @@ use copipe::run;
 use copipe::stages::follow::{run_follow, FollowOptions};
 use copipe::stages::lines::LineArgs;
 
-const INFO: StageInfo = StageInfo::new("co-follow", Port::None, Port::Lines);
+const NAME: &str = "co-follow";
+const INFO: StageInfo = StageInfo::new(NAME, Port::None, Port::LINES);
 
 /// Send each line appended to FILE as a line event, starting at its end, like `tail -F`.
 ///
@@ -49,7 +50,7 @@ fn main() -> ExitCode {
             poll: args.poll_ms.map(Duration::from_millis),
             wait: args.wait,
             lines: args.lines.options(),
-            notices_as: Some(INFO.name),
+            notices_as: Some(NAME),
         };
         run_follow(&args.file, &options, &args.output)
     })

@@ -7,7 +7,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::grep::run_grep;
 
-const INFO: StageInfo = StageInfo::new("co-grep", Port::Lines, Port::Lines);
+const INFO: StageInfo = StageInfo::new("co-grep", Port::LINES, Port::LINES);
 
 /// Pass on the line events that contain PATTERN (a plain substring, as the seed's grep).
 #[derive(Parser)]

@@ -8,7 +8,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::lines::{run_lines, LineArgs};
 
-const INFO: StageInfo = StageInfo::new("co-lines", Port::Text, Port::Lines);
+const INFO: StageInfo = StageInfo::new("co-lines", Port::Text, Port::LINES);
 
 /// Turn text lines into line events: the source of a line pipeline.
 ///

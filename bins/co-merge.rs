@@ -5,14 +5,8 @@ use std::process::ExitCode;
 use clap::Parser;
 use copipe::args::OutputArgs;
 use copipe::link::DEFAULT_MAX_FRAME;
-use copipe::protocol::{Port, StageInfo};
 use copipe::run;
-use copipe::stages::merge::run_merge;
-
-const INFO: StageInfo = StageInfo {
-    many_inputs: true,
-    ..StageInfo::new("co-merge", Port::Any, Port::Any)
-};
+use copipe::stages::merge::{self, run_merge};
 
 /// Interleave whole events from several inputs (all of one kind) into one output; ends when
 /// every input has ended. The seed's shared printer, made safe.
@@ -33,7 +27,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    run::stage_main(&INFO, |args: Args| {
+    run::stage_main(&merge::INFO, |args: Args| {
         run_merge(&args.inputs, args.max_frame, &args.output)
     })
 }

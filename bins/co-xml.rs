@@ -8,7 +8,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::xml::run_xml;
 
-const INFO: StageInfo = StageInfo::new("co-xml", Port::Text, Port::Xml);
+const INFO: StageInfo = StageInfo::new("co-xml", Port::Text, Port::XML);
 
 /// Parse an XML document into SAX-style events: start (name and attributes), text, end.
 ///

@@ -5,7 +5,8 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use clap::{Args as ClapArgs, Parser, Subcommand};
-use copipe::launch::{self, dot, graph::Finder, supervise};
+use copipe::launch::{self, dot, find::Finder, supervise};
+use copipe::protocol::OnBranchClose;
 
 /// Run coroutine pipelines as Unix processes: spawn, wire, supervise and stop a graph of
 /// stage processes described in a spec.
@@ -57,8 +58,8 @@ struct RunArgs {
     stats: Option<supervise::StatsFormat>,
     /// When a broadcast branch's consumer exits early: drop that branch and go on, or stop
     /// the graph.
-    #[arg(long, value_name = "POLICY", value_parser = ["drop", "stop"], default_value = "drop")]
-    on_branch_close: String,
+    #[arg(long, value_name = "POLICY", value_enum, default_value_t = OnBranchClose::Drop)]
+    on_branch_close: OnBranchClose,
     /// Seconds a drain (first Ctrl-C) may take before the stages are terminated.
     #[arg(long, value_name = "SECONDS", default_value_t = 10.0)]
     drain_timeout: f64,

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::event::EventKind;
 use crate::link::endpoint::{self, Endpoint};
 use crate::link::{FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
+use crate::protocol::Direction;
 use crate::signals;
 use crate::stats::register;
 
@@ -53,7 +54,7 @@ impl InputArgs {
         let Endpoint { file, label } = endpoint::open_input(self.input.as_deref())?;
         set_signal_manners(&file);
         let reader = FrameReader::open(file, label.clone(), self.max_frame)?;
-        register("input", &label, reader.counters());
+        register(Direction::Input, &label, reader.counters());
         Ok(reader)
     }
 }
@@ -69,14 +70,14 @@ impl OutputArgs {
 /// A frame writer on an opened endpoint, its counters registered for statistics.
 pub fn frame_writer(file: File, label: String, kind: EventKind) -> FrameWriter<File> {
     let writer = FrameWriter::new(file, kind, label.clone());
-    register("output", &label, writer.counters());
+    register(Direction::Output, &label, writer.counters());
     writer
 }
 
 /// A frame reader on an opened endpoint, its counters registered for statistics.
 pub fn frame_reader(file: File, label: String, max_frame: usize) -> Result<FrameReader<File>> {
     let reader = FrameReader::open(file, label.clone(), max_frame)?;
-    register("input", &label, reader.counters());
+    register(Direction::Input, &label, reader.counters());
     Ok(reader)
 }
 

@@ -111,6 +111,22 @@ pub enum Error {
     #[error("threaded stage failed: {0}")]
     Thread(String),
 
+    /// A mistake in the text of a launcher spec (exit status 2); `spec` names it (a path,
+    /// or `-e`).
+    #[error("{spec}:{error}")]
+    Spec {
+        spec: String,
+        error: Box<crate::launch::spec::SpecError>,
+    },
+
+    /// A mistake in the graph a launcher spec describes, found before anything runs (exit
+    /// status 2).
+    #[error("{spec}:{error}")]
+    Graph {
+        spec: String,
+        error: Box<crate::launch::graph::GraphError>,
+    },
+
     /// Wrong use of a command, found after argument parsing (exit status 2).
     #[error("{0}")]
     Usage(String),
@@ -138,7 +154,7 @@ impl Error {
     /// The process exit status this error calls for: 2 for usage errors, 1 otherwise.
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage(_) => 2,
+            Error::Usage(_) | Error::Spec { .. } | Error::Graph { .. } => 2,
             _ => 1,
         }
     }

@@ -18,55 +18,7 @@ use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-/// The kind of events a link carries, named in its header.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum EventKind {
-    Lines,
-    Xml,
-    Records,
-}
-
-impl EventKind {
-    /// The byte that stands for this kind in a stream header.
-    pub fn tag(self) -> u8 {
-        match self {
-            EventKind::Lines => 1,
-            EventKind::Xml => 2,
-            EventKind::Records => 3,
-        }
-    }
-
-    /// The kind a header byte stands for, if any.
-    pub fn from_tag(tag: u8) -> Option<Self> {
-        match tag {
-            1 => Some(EventKind::Lines),
-            2 => Some(EventKind::Xml),
-            3 => Some(EventKind::Records),
-            _ => None,
-        }
-    }
-
-    /// The short name used in `--describe` and launcher specs.
-    pub fn name(self) -> &'static str {
-        match self {
-            EventKind::Lines => "lines",
-            EventKind::Xml => "xml",
-            EventKind::Records => "records",
-        }
-    }
-}
-
-impl fmt::Display for EventKind {
-    /// Reads well in a sentence: "co-grep expects lines, got xml events".
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(match self {
-            EventKind::Lines => "lines",
-            EventKind::Xml => "xml events",
-            EventKind::Records => "records",
-        })
-    }
-}
+pub use crate::protocol::EventKind;
 
 /// One attribute of an XML start tag.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]

@@ -10,28 +10,28 @@
 //!
 //! Under the launcher, the stage leaves its link statistics at exit ([`crate::stats`]).
 
+use std::borrow::Cow;
 use std::io::Write;
 use std::process::ExitCode;
 
 use clap::Parser;
 
 use crate::error::{Error, Result};
-use crate::protocol::StageInfo;
+use crate::protocol::{StageInfo, DESCRIBE_ARG};
 
 /// Runs a stage binary: see the module documentation.
 pub fn stage_main<A: Parser>(info: &StageInfo, body: impl FnOnce(A) -> Result<()>) -> ExitCode {
     let mut args = std::env::args_os().skip(1);
     if let (Some(first), None) = (args.next(), args.next()) {
-        if first == "--describe" {
-            let json = serde_json::to_string(info).expect("StageInfo serializes");
+        if first == DESCRIBE_ARG {
             let mut out = std::io::stdout().lock();
-            return match writeln!(out, "{json}") {
+            return match writeln!(out, "{}", info.to_json()) {
                 Ok(()) => ExitCode::SUCCESS,
                 Err(_) => ExitCode::from(1),
             };
         }
     }
-    let name = info.name;
+    let name = static_name(info);
     std::panic::set_hook(Box::new(move |p| {
         eprintln!("{name}: error: internal error (a bug in copipe): {p}");
     }));
@@ -41,6 +41,16 @@ pub fn stage_main<A: Parser>(info: &StageInfo, body: impl FnOnce(A) -> Result<()
     let outcome = body(args);
     crate::stats::write_stats();
     finish(name, outcome)
+}
+
+/// The stage's name for the whole run: clap and the panic hook keep it. A stage's
+/// [`StageInfo`] is a constant, so its name is borrowed for ever; one built at run time is
+/// leaked, once per process.
+fn static_name(info: &StageInfo) -> &'static str {
+    match &info.name {
+        Cow::Borrowed(name) => name,
+        Cow::Owned(name) => name.clone().leak(),
+    }
 }
 
 /// Maps a stage's outcome to an exit status and a one-line message.

@@ -4,10 +4,10 @@
 use std::sync::{Arc, Mutex};
 
 use crate::link::frame::LinkCounters;
-use crate::protocol::{LinkStats, STATS_FILE_ENV};
+use crate::protocol::{Direction, LinkStats, STATS_FILE_ENV};
 
 struct Registered {
-    direction: &'static str,
+    direction: Direction,
     label: String,
     counters: Arc<LinkCounters>,
 }
@@ -15,7 +15,7 @@ struct Registered {
 static LINKS: Mutex<Vec<Registered>> = Mutex::new(Vec::new());
 
 /// Records a link's counters for the statistics written at exit.
-pub fn register(direction: &'static str, label: &str, counters: Arc<LinkCounters>) {
+pub fn register(direction: Direction, label: &str, counters: Arc<LinkCounters>) {
     if let Ok(mut links) = LINKS.lock() {
         links.push(Registered {
             direction,
@@ -37,13 +37,12 @@ pub fn write_stats() {
             let (events, bytes) = l.counters.get();
             LinkStats {
                 direction: l.direction,
-                label: &l.label,
+                label: l.label.clone(),
                 events,
                 bytes,
             }
         })
         .collect();
-    if let Ok(json) = serde_json::to_vec(&stats) {
-        let _ = std::fs::write(path, json);
-    }
+    // Statistics are a courtesy: a stage that cannot leave them still did its work.
+    let _ = LinkStats::write_file(path.as_ref(), &stats);
 }

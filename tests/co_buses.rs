@@ -57,7 +57,7 @@ fn refuses_a_stream_of_the_wrong_kind() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr).trim_end(),
-        "co-buses: error: co-buses expects xml events, got lines"
+        "co-buses: error: co-buses expects XML events, got line events"
     );
     let out = run_with_input(cmd("co-buses", &[]), b"<buses/>");
     assert_eq!(out.status.code(), Some(1));

@@ -104,11 +104,11 @@ fn refuses_inputs_of_different_kinds() {
     let e = String::from_utf8_lossy(&out.stderr);
     // Whichever header arrives first sets the kind; the other input is named as wrong.
     let one_way = format!(
-        "input {} carries xml events, but the first input carries lines",
+        "input {} carries XML events, but the first input carries line events",
         xml.display()
     );
     let other_way = format!(
-        "input {} carries lines, but the first input carries xml events",
+        "input {} carries line events, but the first input carries XML events",
         lines.display()
     );
     assert!(e.contains(&one_way) || e.contains(&other_way), "{e}");

@@ -66,7 +66,7 @@ fn wrong_kind_names_both() {
     let s = stream_of(EventKind::Xml, &[]);
     let e = fails("co-grep", &["a"], &s);
     assert!(
-        e.ends_with("co-grep expects lines, got xml events\n"),
+        e.ends_with("co-grep expects line events, got XML events\n"),
         "{e}"
     );
 }

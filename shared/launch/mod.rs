@@ -2,30 +2,59 @@
 //! processes joined by pipes, propagates close from the sources to the sinks, and contains
 //! failures.
 //!
-//! The steps, one module each:
+//! The steps, one module each; the world is touched only at the edges ([`find`],
+//! [`describe`], [`spawn`], [`supervise`]), and everything between them is pure:
 //!
 //! 1. [`spec`]: parse the description (`name = command`, chains `a | b | c`), with
 //!    line:column errors.
-//! 2. [`graph`]: find each program, ask it `--describe`, check the event kinds on every link,
-//!    insert `co-broadcast` for fan-out and `co-merge` for fan-in. Nothing runs yet.
-//! 3. [`spawn`]: start every stage, joined by anonymous pipes, each in its own process group
+//! 2. [`find`]: find each stage's program (edge).
+//! 3. [`describe`]: ask each program `--describe` (edge).
+//! 4. [`plan`]: order the stages, refuse cycles, check the event kinds on every link,
+//!    insert `co-broadcast` for fan-out and `co-merge` for fan-in: the wired [`graph`].
+//!    Pure, unit-tested over tables of specs.
+//! 5. [`spawn`]: start every stage, joined by anonymous pipes, each in its own process group
 //!    with a parent-death signal.
-//! 4. [`supervise`]: wait for the stages; report and contain failures; the Ctrl-C ladder.
-//! 5. [`stats`]: `--stats`, what each stage cost and each link carried.
+//! 6. [`supervise`]: wait for the stages; report and contain failures; the Ctrl-C ladder.
+//! 7. [`stats`]: `--stats`, what each stage cost and each link carried.
 //!
 //! [`dot`] draws the wired graph for Graphviz.
+//!
+//! Adding a kind of stage placement (a remote host) is a variant of [`spec::Placement`] and
+//! its arms in [`find`]; adding a kind of link is a variant of [`spec::Carrier`] and its arm
+//! in [`spawn`].
 
+pub mod describe;
 pub mod dot;
+pub mod find;
 pub mod graph;
+pub mod plan;
 pub mod spawn;
 pub mod spec;
 pub mod stats;
 pub mod supervise;
 
 use crate::error::{Error, Result};
+use find::Finder;
+use graph::{Graph, GraphError};
+use spec::Pipeline;
 
-/// Parses and wires a spec: `source` names it in messages (a path, or `-e`).
-pub fn load(text: &str, source: &str, finder: &graph::Finder) -> Result<graph::Graph> {
-    let pipeline = spec::parse(text).map_err(|e| Error::Usage(format!("{source}:{e}")))?;
-    graph::build(&pipeline, source, finder)
+/// Parses and wires a spec: `spec_name` names it in messages (a path, or `-e`).
+pub fn load(text: &str, spec_name: &str, finder: &Finder) -> Result<Graph> {
+    let pipeline = spec::parse(text).map_err(|error| Error::Spec {
+        spec: spec_name.to_owned(),
+        error: Box::new(error),
+    })?;
+    build(&pipeline, finder).map_err(|error| Error::Graph {
+        spec: spec_name.to_owned(),
+        error: Box::new(error),
+    })
+}
+
+/// The wired graph of a parsed spec: programs found first (so a missing one is reported
+/// before anything else), then described, then the pure [`plan`]. Nothing is started
+/// except the `--describe` queries.
+pub fn build(pipeline: &Pipeline, finder: &Finder) -> Result<Graph, GraphError> {
+    let programs = finder.locate_all(pipeline)?;
+    let infos = describe::describe_programs(&programs);
+    plan::plan(pipeline, programs, infos, &finder.helpers())
 }

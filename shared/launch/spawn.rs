@@ -24,8 +24,10 @@ use std::process::{ChildStderr, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
-use super::graph::{Graph, Node, Role};
+use super::graph::{Graph, Link, Node, Role};
+use super::spec::Carrier;
 use crate::error::{Error, Result};
+use crate::protocol::{OnBranchClose, ON_BRANCH_CLOSE_ARG, STATS_FILE_ENV};
 
 /// The first descriptor used for a stage's extra inputs or outputs.
 pub const FIRST_EXTRA_FD: RawFd = 3;
@@ -42,9 +44,9 @@ pub struct Started {
 
 /// How stages are started.
 pub struct SpawnOptions<'a> {
-    /// `drop` or `stop`: what inserted broadcasts do when one branch's reader exits.
-    pub on_branch_close: &'a str,
-    /// Where each stage leaves its link statistics (`COPIPE_STATS_FILE`), if wanted.
+    /// What inserted broadcasts do when one branch's reader exits.
+    pub on_branch_close: OnBranchClose,
+    /// Where each stage leaves its link statistics ([`STATS_FILE_ENV`]), if wanted.
     pub stats_dir: Option<&'a Path>,
 }
 
@@ -58,20 +60,51 @@ pub fn stats_file(dir: &Path, position: usize) -> std::path::PathBuf {
     dir.join(format!("stage-{position}.json"))
 }
 
+/// One end of a link, as a stage is handed it.
+enum End {
+    /// A descriptor: the stage's stdin or stdout, or one of its extra descriptors.
+    Fd(OwnedFd),
+}
+
+/// The ends of every link, each waiting to be handed to its one stage.
+struct Ends {
+    readers: Vec<Option<End>>,
+    writers: Vec<Option<End>>,
+}
+
+impl Ends {
+    /// Makes both ends of every link of `graph`.
+    fn make(graph: &Graph) -> Result<Ends> {
+        let mut ends = Ends {
+            readers: Vec::with_capacity(graph.links.len()),
+            writers: Vec::with_capacity(graph.links.len()),
+        };
+        for link in &graph.links {
+            let (reader, writer) = link_ends(link)?;
+            ends.readers.push(Some(reader));
+            ends.writers.push(Some(writer));
+        }
+        Ok(ends)
+    }
+}
+
+/// The reading and the writing end of one link.
+fn link_ends(link: &Link) -> Result<(End, End)> {
+    match link.carrier {
+        Carrier::Pipe => {
+            let (r, w) = io::pipe().map_err(|e| Error::io("creating a pipe", e))?;
+            Ok((End::Fd(r.into()), End::Fd(w.into())))
+        }
+    }
+}
+
 /// Starts every stage of `graph`, in graph order. Returns the stages started and, if one
 /// could not be started, why: the caller then stops the others.
 pub fn spawn_all(graph: &Graph, options: &SpawnOptions) -> (Vec<Started>, Option<Error>) {
-    let mut readers: Vec<Option<io::PipeReader>> = Vec::with_capacity(graph.links.len());
-    let mut writers: Vec<Option<io::PipeWriter>> = Vec::with_capacity(graph.links.len());
-    for _ in &graph.links {
-        match io::pipe() {
-            Ok((r, w)) => {
-                readers.push(Some(r));
-                writers.push(Some(w));
-            }
-            Err(e) => return (Vec::new(), Some(Error::io("creating a pipe", e))),
-        }
-    }
+    let mut ends = match Ends::make(graph) {
+        Ok(ends) => ends,
+        Err(e) => return (Vec::new(), Some(e)),
+    };
     // The launcher's own stdin goes to the first source that reads anything.
     let stdin_taker = graph
         .nodes
@@ -80,14 +113,7 @@ pub fn spawn_all(graph: &Graph, options: &SpawnOptions) -> (Vec<Started>, Option
 
     let mut started = Vec::with_capacity(graph.nodes.len());
     for (i, node) in graph.nodes.iter().enumerate() {
-        let result = spawn_one(
-            node,
-            Some(i) == stdin_taker,
-            &mut readers,
-            &mut writers,
-            options,
-        );
-        match result {
+        match spawn_one(node, Some(i) == stdin_taker, &mut ends, options) {
             Ok(s) => started.push(Started { node: i, ..s }),
             Err(e) => return (started, Some(e)),
         }
@@ -95,28 +121,30 @@ pub fn spawn_all(graph: &Graph, options: &SpawnOptions) -> (Vec<Started>, Option
     (started, None)
 }
 
-fn spawn_one(
-    node: &Node,
-    takes_stdin: bool,
-    readers: &mut [Option<io::PipeReader>],
-    writers: &mut [Option<io::PipeWriter>],
-    options: &SpawnOptions,
-) -> Result<Started> {
-    let mut cmd = Command::new(&node.program);
-    cmd.arg0(&node.argv[0]).args(&node.argv[1..]);
+/// The stage's command: its program and arguments, before any link is attached.
+fn command(node: &Node, options: &SpawnOptions) -> Command {
+    let mut cmd = node.program.command(&node.argv[0]);
+    cmd.args(&node.argv[1..]);
     if node.role == Role::Broadcast {
-        cmd.args(["--on-branch-close", options.on_branch_close]);
+        cmd.args([ON_BRANCH_CLOSE_ARG, options.on_branch_close.name()]);
     }
+    if let Some(dir) = options.stats_dir {
+        cmd.env(STATS_FILE_ENV, stats_file(dir, node.position));
+    }
+    cmd.stderr(Stdio::piped()).process_group(0);
+    cmd
+}
 
-    // Pipe ends for a stage's several inputs or outputs go at descriptors 3, 4, ...
+/// Attaches the stage's links: one input and one output as stdin and stdout; the several of
+/// a stage that takes them as paths at descriptors 3, 4, ..., named by path arguments.
+/// Returns the descriptors to place at 3, 4, ... in the child.
+fn attach(node: &Node, takes_stdin: bool, ends: &mut Ends, cmd: &mut Command) -> Vec<OwnedFd> {
     let mut extra: Vec<OwnedFd> = Vec::new();
     if node.many_inputs() {
         cmd.stdin(Stdio::null());
-        for &l in &node.inputs {
-            extra.push(take(&mut readers[l]).into());
-        }
+        extra.extend(node.inputs.iter().map(|&l| fd(take(&mut ends.readers[l]))));
     } else if let Some(&l) = node.inputs.first() {
-        cmd.stdin(take(&mut readers[l]));
+        cmd.stdin(fd(take(&mut ends.readers[l])));
     } else if takes_stdin {
         cmd.stdin(Stdio::inherit());
     } else {
@@ -124,11 +152,9 @@ fn spawn_one(
     }
     if node.many_outputs() {
         cmd.stdout(Stdio::null());
-        for &l in &node.outputs {
-            extra.push(take(&mut writers[l]).into());
-        }
+        extra.extend(node.outputs.iter().map(|&l| fd(take(&mut ends.writers[l]))));
     } else if let Some(&l) = node.outputs.first() {
-        cmd.stdout(take(&mut writers[l]));
+        cmd.stdout(fd(take(&mut ends.writers[l])));
     } else if node.writes() {
         // A sink writes where the launcher writes.
         cmd.stdout(Stdio::inherit());
@@ -136,6 +162,24 @@ fn spawn_one(
         cmd.stdout(Stdio::null());
     }
     cmd.args((0..extra.len()).map(extra_path));
+    extra
+}
+
+/// The descriptor behind a link end.
+fn fd(end: End) -> OwnedFd {
+    match end {
+        End::Fd(fd) => fd,
+    }
+}
+
+fn spawn_one(
+    node: &Node,
+    takes_stdin: bool,
+    ends: &mut Ends,
+    options: &SpawnOptions,
+) -> Result<Started> {
+    let mut cmd = command(node, options);
+    let extra = attach(node, takes_stdin, ends, &mut cmd);
     // Move the extra ends above the descriptors they go to, so placing one can never
     // overwrite another in the child.
     let above = FIRST_EXTRA_FD + extra.len() as RawFd;
@@ -145,11 +189,33 @@ fn spawn_one(
         .collect::<io::Result<_>>()
         .map_err(|e| Error::io("placing pipe descriptors", e))?;
     let raw: Vec<RawFd> = extra.iter().map(AsRawFd::as_raw_fd).collect();
+    die_with_launcher_and_place(&mut cmd, raw);
+    let started = Instant::now();
+    let mut child = cmd.spawn().map_err(|e| {
+        Error::io(
+            format!(
+                "starting {} ({})",
+                node.title(),
+                node.program.program.display()
+            ),
+            e,
+        )
+    })?;
+    // `cmd` and `extra` drop here, closing the launcher's copies of this stage's pipe ends.
+    drop(cmd);
+    drop(extra);
+    let stderr = child.stderr.take().map(|e| relay_stderr(node.tag(), e));
+    Ok(Started {
+        node: 0,
+        pid: child.id() as libc::pid_t,
+        started,
+        stderr,
+    })
+}
 
-    cmd.stderr(Stdio::piped()).process_group(0);
-    if let Some(dir) = options.stats_dir {
-        cmd.env("COPIPE_STATS_FILE", stats_file(dir, node.position));
-    }
+/// Makes the child die with the launcher (Linux's parent-death signal) and places the extra
+/// descriptors `raw` at 3, 4, ... in it.
+fn die_with_launcher_and_place(cmd: &mut Command, raw: Vec<RawFd>) {
     // SAFETY: getpid has no preconditions.
     let launcher = unsafe { libc::getpid() };
     // SAFETY: the closure runs in the forked child before exec and only makes
@@ -167,31 +233,14 @@ fn spawn_one(
                 }
             }
             let _ = launcher;
-            for (i, &fd) in raw.iter().enumerate() {
-                if libc::dup2(fd, FIRST_EXTRA_FD + i as RawFd) < 0 {
+            for (fd, target) in raw.iter().zip(FIRST_EXTRA_FD..) {
+                if libc::dup2(*fd, target) < 0 {
                     return Err(io::Error::last_os_error());
                 }
             }
             Ok(())
         });
     }
-    let started = Instant::now();
-    let mut child = cmd.spawn().map_err(|e| {
-        Error::io(
-            format!("starting {} ({})", node.title(), node.program.display()),
-            e,
-        )
-    })?;
-    // `cmd` and `extra` drop here, closing the launcher's copies of this stage's pipe ends.
-    drop(cmd);
-    drop(extra);
-    let stderr = child.stderr.take().map(|e| relay_stderr(node.tag(), e));
-    Ok(Started {
-        node: 0,
-        pid: child.id() as libc::pid_t,
-        started,
-        stderr,
-    })
 }
 
 /// Takes a pipe end out of its slot: each is handed to exactly one stage.

@@ -66,6 +66,25 @@ impl fmt::Display for SpecError {
     }
 }
 
+/// Where a stage's process runs. A new kind of placement is a new variant here, and one arm
+/// in [`super::find::Finder::locate`] (finding its program) and one in
+/// [`super::find::Located::command`] (starting it).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum Placement {
+    /// On this machine, as a child of the launcher.
+    #[default]
+    Local,
+}
+
+/// What carries a link's events at run time. A new kind of link is a new variant here and
+/// one arm in [`super::spawn`] (making the link's two ends).
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Carrier {
+    /// An anonymous pipe between two children of the launcher.
+    #[default]
+    Pipe,
+}
+
 /// One stage of the described graph.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StageSpec {
@@ -75,15 +94,19 @@ pub struct StageSpec {
     pub argv: Vec<String>,
     /// Where the command starts in the text.
     pub pos: Pos,
+    /// Where it runs.
+    pub placement: Placement,
 }
 
 /// A link `from | to` between two stages (indices into [`Pipeline::stages`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct LinkSpec {
     pub from: usize,
     pub to: usize,
     /// Where the `|` is.
     pub pos: Pos,
+    /// What carries it.
+    pub carrier: Carrier,
 }
 
 /// A parsed spec: stages in order of first appearance in a chain, and the links between them.
@@ -381,6 +404,7 @@ pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
                         name: Some(name.text.clone()),
                         argv: argv(command),
                         pos: command[0].pos,
+                        placement: Placement::Local,
                     });
                     pipeline.stages.len() - 1
                 })
@@ -389,6 +413,7 @@ pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
                     name: None,
                     argv: argv(words),
                     pos: head.pos,
+                    placement: Placement::Local,
                 });
                 pipeline.stages.len() - 1
             };
@@ -407,6 +432,7 @@ pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
                     from,
                     to: index,
                     pos,
+                    carrier: Carrier::Pipe,
                 });
             }
             previous = Some(index);

@@ -3,17 +3,18 @@
 //! Stage figures come from the kernel (`wait4`'s resource usage: CPU time, peak resident
 //! memory) and the launcher's clock (wall time from spawn to exit). Link figures come from
 //! the stages themselves: each leaves the events and bytes that crossed its links in the file
-//! named by `COPIPE_STATS_FILE`. A link is counted by its writer, or by its reader when the
+//! named by [`crate::protocol::STATS_FILE_ENV`] ([`LinkStats`]). A link is counted by its writer, or by its reader when the
 //! writer is a program that keeps no counts; text links are not counted (`-`).
 
 use std::fmt::Write as _;
 use std::path::Path;
 use std::time::Duration;
 
-use serde::{Deserialize, Serialize};
+use serde::Serialize;
 
-use super::graph::{Flow, Graph};
+use super::graph::Graph;
 use super::spawn::{extra_path, stats_file};
+use crate::protocol::{Direction, Flow, LinkStats, STDIN_LABEL, STDOUT_LABEL};
 
 /// How a stage ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -102,14 +103,6 @@ impl StageFigures {
     }
 }
 
-#[derive(Deserialize)]
-struct Counted {
-    direction: String,
-    label: String,
-    events: u64,
-    bytes: u64,
-}
-
 #[derive(Serialize)]
 struct StageJson<'a> {
     position: usize,
@@ -132,17 +125,12 @@ struct LinkJson {
 
 /// What each link carried: (events, bytes), `None` where nobody counted.
 pub fn link_counts(graph: &Graph, dir: &Path) -> Vec<Option<(u64, u64)>> {
-    let files: Vec<Vec<Counted>> = graph
+    let files: Vec<Vec<LinkStats>> = graph
         .nodes
         .iter()
-        .map(|n| {
-            std::fs::read(stats_file(dir, n.position))
-                .ok()
-                .and_then(|bytes| serde_json::from_slice(&bytes).ok())
-                .unwrap_or_default()
-        })
+        .map(|n| LinkStats::read_file(&stats_file(dir, n.position)).unwrap_or_default())
         .collect();
-    let lookup = |node: usize, direction: &str, label: &str| {
+    let lookup = |node: usize, direction: Direction, label: &str| {
         files[node]
             .iter()
             .find(|c| c.direction == direction && c.label == label)
@@ -160,15 +148,16 @@ pub fn link_counts(graph: &Graph, dir: &Path) -> Vec<Option<(u64, u64)>> {
             let out_label = if writer.many_outputs() {
                 extra_path(writer.outputs.iter().position(|&o| o == l).unwrap_or(0))
             } else {
-                "standard output".into()
+                STDOUT_LABEL.into()
             };
             let reader = &graph.nodes[link.to];
             let in_label = if reader.many_inputs() {
                 extra_path(reader.inputs.iter().position(|&i| i == l).unwrap_or(0))
             } else {
-                "standard input".into()
+                STDIN_LABEL.into()
             };
-            lookup(link.from, "output", &out_label).or_else(|| lookup(link.to, "input", &in_label))
+            lookup(link.from, Direction::Output, &out_label)
+                .or_else(|| lookup(link.to, Direction::Input, &in_label))
         })
         .collect()
 }

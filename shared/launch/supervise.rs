@@ -28,6 +28,7 @@ use super::graph::Graph;
 use super::spawn::{self, SpawnOptions, Started};
 use super::stats::{self, Ended, StageFigures};
 use crate::error::{Error, IoContext, Result};
+use crate::protocol::OnBranchClose;
 
 /// The format of `--stats`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -43,8 +44,8 @@ pub struct RunOptions {
     pub drain_timeout: Duration,
     /// How long a stage may take to die after SIGTERM before it is killed.
     pub grace: Duration,
-    /// `drop` or `stop`, passed to every inserted `co-broadcast`.
-    pub on_branch_close: String,
+    /// Passed to every inserted `co-broadcast`.
+    pub on_branch_close: OnBranchClose,
     pub stats: Option<StatsFormat>,
     /// Where the private directory (for statistics files) is made; the system's temporary
     /// directory if `None`.
@@ -121,7 +122,7 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
     .map_err(|e| Error::Other(format!("installing the Ctrl-C handler: {e}")))?;
 
     let spawn_options = SpawnOptions {
-        on_branch_close: &options.on_branch_close,
+        on_branch_close: options.on_branch_close,
         stats_dir: options.stats.map(|_| private.path()),
     };
     let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options);

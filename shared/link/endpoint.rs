@@ -13,6 +13,7 @@ use std::os::unix::fs::FileTypeExt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, IoContext, Result};
+use crate::protocol::{STDIN_LABEL, STDOUT_LABEL};
 use crate::signals;
 
 /// An opened endpoint and the name to call it in messages.
@@ -35,7 +36,7 @@ pub fn open_input(path: Option<&Path>) -> Result<Endpoint> {
             .context_io(|| "duplicating standard input".into())?;
         return Ok(Endpoint {
             file: File::from(fd),
-            label: "standard input".into(),
+            label: STDIN_LABEL.into(),
         });
     }
     let path = path.expect("checked above");
@@ -63,7 +64,7 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
             .context_io(|| "duplicating standard output".into())?;
         return Ok(Endpoint {
             file: File::from(fd),
-            label: "standard output".into(),
+            label: STDOUT_LABEL.into(),
         });
     }
     let path = path.expect("checked above");

@@ -14,16 +14,15 @@ use crate::args::InputArgs;
 use crate::error::Result;
 use crate::link::endpoint;
 use crate::link::FrameWriter;
+use crate::protocol::{Port, StageInfo};
 use crate::signals;
 
-/// What to do when one branch's reader exits early.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
-pub enum OnBranchClose {
-    /// Drop that branch; the others go on.
-    Drop,
-    /// End every branch cleanly and stop.
-    Stop,
-}
+pub use crate::protocol::OnBranchClose;
+
+/// `co-broadcast`'s `--describe`: the launcher inserts it for fan-out, and takes its ports
+/// from here.
+pub const INFO: StageInfo =
+    StageInfo::new("co-broadcast", Port::Any, Port::Any).with_many_outputs();
 
 /// `co-broadcast OUT...`: one input, copied to every output.
 pub fn run_broadcast(

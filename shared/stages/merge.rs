@@ -16,6 +16,7 @@ use crate::args::OutputArgs;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::link::endpoint;
+use crate::protocol::{Port, StageInfo};
 use crate::{args, run};
 
 enum Message {
@@ -28,6 +29,10 @@ enum Message {
 /// Frames waiting between the readers and the writer: enough to keep both busy, few enough
 /// to keep memory small (each holds at most one frame).
 const QUEUE: usize = 16;
+
+/// `co-merge`'s `--describe`: the launcher inserts it for fan-in, and takes its ports from
+/// here.
+pub const INFO: StageInfo = StageInfo::new("co-merge", Port::Any, Port::Any).with_many_inputs();
 
 /// `co-merge IN...`: several inputs of one kind, one output.
 pub fn run_merge(inputs: &[PathBuf], max_frame: usize, output: &OutputArgs) -> Result<()> {
