@@ -102,13 +102,7 @@ fn main() -> ExitCode {
         Command::Run(args) => run(args),
         Command::Graph(args) => graph(args),
     };
-    match outcome {
-        Ok(code) => ExitCode::from(code),
-        Err(e) => {
-            eprintln!("copipe: error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    copipe::error::exit_status("copipe", outcome)
 }
 
 fn run(args: RunArgs) -> Result<u8, copipe::Error> {
@@ -133,13 +127,9 @@ fn graph(args: GraphArgs) -> Result<u8, copipe::Error> {
         dot::to_text(&graph)
     };
     let mut stdout = std::io::stdout().lock();
-    match stdout
+    stdout
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())
-    {
-        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
-            Err(copipe::Error::io("writing the graph", e))
-        }
-        _ => Ok(0),
-    }
+        .map_err(|e| copipe::Error::io("writing the graph", e))?;
+    Ok(0)
 }

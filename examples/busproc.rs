@@ -14,6 +14,7 @@ use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
 use copipe::link::{self, FrameReader, Records, DEFAULT_MAX_FRAME};
+use copipe::signals::Shutdown;
 use copipe::stages::bus_locations::BusLocations;
 use copipe::stages::filter::FilterOnField;
 use copipe::{Error, Result};
@@ -30,10 +31,13 @@ fn run() -> Result<()> {
             BusLocations::new(BufWriter::new(io::stdout())),
         ),
     );
-    link::recv_from::<Records, _, _>(&mut reader, "busproc", &mut target).map_err(|e| match e {
-        Error::EmptyInput => Error::Other("no input: run me through the coprocess example".into()),
-        e => e,
-    })
+    link::recv_from::<Records, _, _>(&mut reader, "busproc", &mut target, &Shutdown::on_signals())
+        .map_err(|e| match e {
+            Error::EmptyInput => {
+                Error::Other("no input: run me through the coprocess example".into())
+            }
+            e => e,
+        })
 }
 
 fn main() -> ExitCode {

@@ -4,7 +4,8 @@
 //! the problem is (a byte offset in the stream, a line:column in a document, a stage or
 //! field name) and, where there is one, what the user can do about it.
 
-use std::io;
+use std::io::{self, Write};
+use std::process::ExitCode;
 
 use crate::event::EventKind;
 
@@ -145,6 +146,12 @@ impl Error {
         }
     }
 
+    /// A failed write of a stage's text output: what printers and dumps map their writes'
+    /// errors to.
+    pub fn writing_output(source: io::Error) -> Self {
+        Error::io("writing output", source)
+    }
+
     /// True when the error is a write to a closed pipe: the downstream exited early (as
     /// `| head -1` does), which is a quiet stop, not a failure.
     pub fn is_broken_pipe(&self) -> bool {
@@ -156,6 +163,21 @@ impl Error {
         match self {
             Error::Usage(_) | Error::Spec { .. } | Error::Graph { .. } => 2,
             _ => 1,
+        }
+    }
+}
+
+/// The one mapping from a program's outcome to its exit status, for every binary and
+/// example: `Ok(code)` exits with `code`; a write to a closed pipe (the reader went away, as
+/// `| head -1` does) exits 0 quietly; any other error is one line on stderr,
+/// `program: error: ...`, and exits 2 for a usage error, 1 otherwise.
+pub fn exit_status(program: &str, outcome: Result<u8>) -> ExitCode {
+    match outcome {
+        Ok(code) => ExitCode::from(code),
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
+        Err(e) => {
+            let _ = writeln!(io::stderr().lock(), "{program}: error: {e}");
+            ExitCode::from(e.exit_code())
         }
     }
 }

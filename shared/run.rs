@@ -53,16 +53,10 @@ fn static_name(info: &StageInfo) -> &'static str {
     }
 }
 
-/// Maps a stage's outcome to an exit status and a one-line message.
+/// Maps a stage's outcome to an exit status and at most one line on stderr
+/// ([`crate::error::exit_status`]).
 pub fn finish(name: &str, outcome: Result<()>) -> ExitCode {
-    match outcome {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
-        Err(e) => {
-            let _ = writeln!(std::io::stderr(), "{name}: error: {e}");
-            ExitCode::from(e.exit_code())
-        }
-    }
+    crate::error::exit_status(name, outcome.map(|()| 0))
 }
 
 /// The standard `Error::Usage` for a bad argument value found after parsing.

@@ -5,6 +5,7 @@ use std::borrow::Cow;
 
 use copipe::event::{Attr, Field};
 use copipe::link::{recv_any, recv_from, FrameReader, FrameWriter, Lines, Records, Xml};
+use copipe::signals::Shutdown;
 use copipe::sink::collect;
 use copipe::stages::dump::Dump;
 use copipe::{EventKind, Record, XmlEvent};
@@ -76,7 +77,7 @@ proptest! {
         let bytes = write_all(EventKind::Lines, &refs, max_frame);
         let mut got: Vec<String> = Vec::new();
         let mut r = FrameReader::open(&bytes[..], "t", max_frame).unwrap();
-        recv_from::<Lines, _, _>(&mut r, "t", &mut collect(&mut got)).unwrap();
+        recv_from::<Lines, _, _>(&mut r, "t", &mut collect(&mut got), &Shutdown::never()).unwrap();
         prop_assert_eq!(got, lines);
     }
 
@@ -86,7 +87,7 @@ proptest! {
         let bytes = write_all(EventKind::Xml, &refs, 1 << 20);
         let mut got: Vec<XmlEvent<'static>> = Vec::new();
         let mut r = FrameReader::open(&bytes[..], "t", 1 << 20).unwrap();
-        recv_from::<Xml, _, _>(&mut r, "t", &mut collect(&mut got)).unwrap();
+        recv_from::<Xml, _, _>(&mut r, "t", &mut collect(&mut got), &Shutdown::never()).unwrap();
         prop_assert_eq!(got, events);
     }
 
@@ -96,7 +97,7 @@ proptest! {
         let bytes = write_all(EventKind::Records, &refs, 1 << 20);
         let mut got: Vec<Record<'static>> = Vec::new();
         let mut r = FrameReader::open(&bytes[..], "t", 1 << 20).unwrap();
-        recv_from::<Records, _, _>(&mut r, "t", &mut collect(&mut got)).unwrap();
+        recv_from::<Records, _, _>(&mut r, "t", &mut collect(&mut got), &Shutdown::never()).unwrap();
         prop_assert_eq!(got, records);
     }
 
@@ -127,7 +128,7 @@ proptest! {
         // Corrupting the first frame's header must never pass silently as the same stream.
         let mut got: Vec<String> = Vec::new();
         let ok = FrameReader::open(&bytes[..], "t", 1 << 20)
-            .and_then(|mut r| recv_from::<Lines, _, _>(&mut r, "t", &mut collect(&mut got)));
+            .and_then(|mut r| recv_from::<Lines, _, _>(&mut r, "t", &mut collect(&mut got), &Shutdown::never()));
         prop_assert!(ok.is_err() || got != lines);
     }
 }
@@ -135,5 +136,5 @@ proptest! {
 fn read_any(bytes: &[u8]) -> copipe::Result<()> {
     let mut r = FrameReader::open(bytes, "t", 1 << 16)?;
     let mut sink = Dump::new(std::io::sink(), false);
-    recv_any(&mut r, "t", &mut sink)
+    recv_any(&mut r, "t", &mut sink, &Shutdown::never())
 }

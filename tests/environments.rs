@@ -6,6 +6,7 @@ use std::sync::{Arc, Mutex};
 
 use crate::common::{cmd, pipeline, sample_text};
 use copipe::link::{recv_from, FrameReader, Lines, SendTo};
+use copipe::signals::Shutdown;
 use copipe::sink::{collect, sink_fn, Sink, Threaded};
 use copipe::stages::grep::Grep;
 use copipe::stages::printer::Printer;
@@ -51,7 +52,7 @@ fn over_a_pipe(text: &str) -> Vec<u8> {
         let mut out = Vec::new();
         let mut input = FrameReader::open(reader, "pipe", 1 << 20).unwrap();
         let mut pipe = Grep::new("python", Printer::new(&mut out));
-        recv_from::<Lines, _, _>(&mut input, "test", &mut pipe).unwrap();
+        recv_from::<Lines, _, _>(&mut input, "test", &mut pipe, &Shutdown::never()).unwrap();
         out
     });
     let mut sendto = SendTo::<Lines, _>::new(writer, "pipe");

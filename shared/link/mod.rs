@@ -17,7 +17,7 @@ pub use frame::{Frame, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
 
 use crate::error::{Error, Result};
 use crate::event::{EventKind, Record, XmlEvent};
-use crate::signals;
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// A kind of event at the type level: ties an [`EventKind`] to the Rust type sinks receive
@@ -114,23 +114,32 @@ impl<'a, K: Kind, W: Write> Sink<K::Event<'a>> for SendTo<K, W> {
 /// and closes `target` at the end-of-stream marker.
 ///
 /// `stage` names the reading stage in a wrong-kind error. `target` is flushed whenever the
-/// next read may block, so events never wait in a buffer while the input is idle. If the
-/// process was asked to stop (see [`signals`]), reading ends early at a frame boundary and
-/// `target` is closed normally.
-pub fn recv_from<K, R, S>(input: &mut FrameReader<R>, stage: &str, target: &mut S) -> Result<()>
+/// next read may block, so events never wait in a buffer while the input is idle. Once
+/// `shutdown` is asked for, reading ends early at a frame boundary and `target` is closed
+/// normally.
+pub fn recv_from<K, R, S>(
+    input: &mut FrameReader<R>,
+    stage: &str,
+    target: &mut S,
+    shutdown: &Shutdown,
+) -> Result<()>
 where
     K: Kind,
     R: Read,
     S: for<'a> Sink<K::Event<'a>> + ?Sized,
 {
     input.expect_kind(stage, K::KIND)?;
-    let outcome = recv_events::<K, R, S>(input, target);
+    let outcome = recv_events::<K, R, S>(input, target, shutdown);
     crate::sink::deliver_then_close(outcome, target)
 }
 
 /// The loop of [`recv_from`], without the close: on an error (a broken upstream, a bad
 /// frame, a failing target) it returns at once, and [`recv_from`] delivers what came before.
-fn recv_events<K, R, S>(input: &mut FrameReader<R>, target: &mut S) -> Result<()>
+fn recv_events<K, R, S>(
+    input: &mut FrameReader<R>,
+    target: &mut S,
+    shutdown: &Shutdown,
+) -> Result<()>
 where
     K: Kind,
     R: Read,
@@ -140,7 +149,7 @@ where
         if input.would_block() {
             target.flush()?;
         }
-        if signals::stop_requested() {
+        if shutdown.is_shutdown() {
             return Ok(());
         }
         let Some(frame) = input.next_frame()? else {
@@ -164,15 +173,54 @@ where
 }
 
 /// Reads a stream of whatever kind its header names into a sink that takes every kind
-/// (printers and dumps).
-pub fn recv_any<R, S>(input: &mut FrameReader<R>, stage: &str, target: &mut S) -> Result<()>
+/// (printers and dumps). `shutdown` as for [`recv_from`].
+pub fn recv_any<R, S>(
+    input: &mut FrameReader<R>,
+    stage: &str,
+    target: &mut S,
+    shutdown: &Shutdown,
+) -> Result<()>
 where
     R: Read,
     S: Sink<str> + for<'a> Sink<XmlEvent<'a>> + for<'a> Sink<Record<'a>>,
 {
     match input.kind() {
-        EventKind::Lines => recv_from::<Lines, _, _>(input, stage, target),
-        EventKind::Xml => recv_from::<Xml, _, _>(input, stage, target),
-        EventKind::Records => recv_from::<Records, _, _>(input, stage, target),
+        EventKind::Lines => recv_from::<Lines, _, _>(input, stage, target, shutdown),
+        EventKind::Xml => recv_from::<Xml, _, _>(input, stage, target, shutdown),
+        EventKind::Records => recv_from::<Records, _, _>(input, stage, target, shutdown),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::sink::collect;
+
+    fn stream(lines: &[&str]) -> Vec<u8> {
+        let mut out = SendTo::<Lines, _>::new(Vec::new(), "test");
+        for line in lines {
+            out.send(*line).unwrap();
+        }
+        out.close().unwrap();
+        out.into_writer().into_inner()
+    }
+
+    fn receive(bytes: &[u8], shutdown: &Shutdown) -> Vec<String> {
+        let mut got: Vec<String> = Vec::new();
+        let mut input = FrameReader::open(bytes, "test", DEFAULT_MAX_FRAME).unwrap();
+        recv_from::<Lines, _, _>(&mut input, "test", &mut collect(&mut got), shutdown).unwrap();
+        got
+    }
+
+    #[test]
+    fn recv_from_stops_at_the_shutdown_it_is_given_not_at_the_process_flag() {
+        let bytes = stream(&["a", "b", "c"]);
+        assert_eq!(receive(&bytes, &Shutdown::never()), ["a", "b", "c"]);
+        let own = Shutdown::new();
+        assert_eq!(receive(&bytes, &own), ["a", "b", "c"]);
+        own.trigger();
+        // Stopped before the first frame, and closed normally (no error, nothing half-sent).
+        assert!(receive(&bytes, &own).is_empty());
+        assert_eq!(receive(&bytes, &Shutdown::never()), ["a", "b", "c"]);
     }
 }

@@ -15,6 +15,7 @@ use super::console::Console;
 use super::kernel::{Scheduler, Until};
 use super::syscall::{yield_now, Sys};
 use super::task::{Task, Tid};
+use crate::error::{exit_status, Error};
 
 /// Scenario names, in the seed's order, then the ones beyond the seed. `pyos.py scenario NAME`
 /// runs the Python version of each.
@@ -55,38 +56,32 @@ pub fn run(name: &str, out: impl Write + 'static) -> Option<io::Result<()>> {
 /// optional step count (default [`SCHEDULER_STEPS`]); the others take none.
 pub fn example_main(name: &str, args: impl IntoIterator<Item = String>) -> ExitCode {
     let args: Vec<String> = args.into_iter().collect();
+    let program = format!("sched_{name}");
     let result = match (name, args.as_slice()) {
         ("scheduler", [steps]) => {
             if let Ok(steps) = steps.parse::<u64>() {
                 scheduler(io::stdout(), steps)
             } else {
-                eprintln!("sched_{name}: error: STEPS must be a whole number, got {steps:?}");
-                return ExitCode::from(2);
+                let e = format!("STEPS must be a whole number, got {steps:?}");
+                return exit_status(&program, Err(Error::Usage(e)));
             }
         }
         (_, []) => {
             if let Some(result) = run(name, io::stdout()) {
                 result
             } else {
-                eprintln!("sched_{name}: error: no such scenario (known: {SCENARIOS:?})");
-                return ExitCode::from(2);
+                let e = format!("no such scenario (known: {SCENARIOS:?})");
+                return exit_status(&program, Err(Error::Usage(e)));
             }
         }
         _ => {
             let usage = if name == "scheduler" { " [STEPS]" } else { "" };
-            eprintln!("usage: sched_{name}{usage}");
-            return ExitCode::from(2);
+            let e = format!("usage: sched_{name}{usage}");
+            return exit_status(&program, Err(Error::Usage(e)));
         }
     };
-    match result {
-        Ok(()) => ExitCode::SUCCESS,
-        // The reader went away (`| head`): a quiet stop, as for any Unix filter.
-        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("sched_{name}: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let outcome = result.map(|()| 0).map_err(Error::writing_output);
+    exit_status(&program, outcome)
 }
 
 fn finish(console: &Console) -> io::Result<()> {

@@ -19,6 +19,7 @@ use crate::args::{InputArgs, TextOutputArgs};
 use crate::error::{Error, IoContext, Result};
 use crate::event::Record;
 use crate::link::{self, Records};
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// The fields printed, in the seed's order.
@@ -60,10 +61,6 @@ impl<W: Write> BusLocations<W> {
     }
 }
 
-fn write_err(e: std::io::Error) -> Error {
-    Error::io("writing output", e)
-}
-
 impl<'r, W: Write> Sink<Record<'r>> for BusLocations<W> {
     fn send(&mut self, bus: &Record<'r>) -> Result<()> {
         self.seen += 1;
@@ -93,7 +90,7 @@ impl<'r, W: Write> Sink<Record<'r>> for BusLocations<W> {
             self.out,
             "{route},{id},\"{direction}\",{latitude},{longitude}"
         )
-        .map_err(write_err)
+        .map_err(Error::writing_output)
     }
     fn flush(&mut self) -> Result<()> {
         self.out.flush().context_io(|| "writing output".into())
@@ -112,7 +109,12 @@ pub fn run_bus_locations(
 ) -> Result<()> {
     let mut reader = input.open()?;
     let mut locations = BusLocations::new(output.open()?).skip_incomplete(skip_incomplete);
-    link::recv_from::<Records, _, _>(&mut reader, "co-bus-locations", &mut locations)?;
+    link::recv_from::<Records, _, _>(
+        &mut reader,
+        "co-bus-locations",
+        &mut locations,
+        &Shutdown::on_signals(),
+    )?;
     if locations.skipped() > 0 {
         eprintln!(
             "co-bus-locations: skipped {} incomplete record{}",

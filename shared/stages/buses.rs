@@ -35,6 +35,7 @@ use crate::args::{InputArgs, OutputArgs};
 use crate::error::Result;
 use crate::event::{overwrite, EventKind, Field, Record, XmlEvent};
 use crate::link::{self, Records, SendTo, Xml};
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// Where the state machine is.
@@ -128,7 +129,7 @@ pub fn run_buses(input: &InputArgs, output: &OutputArgs) -> Result<()> {
     let mut reader = input.open()?;
     let writer = output.open(EventKind::Records)?;
     let mut buses = BusesToDicts::new(SendTo::<Records, File>::from_writer(writer));
-    link::recv_from::<Xml, _, _>(&mut reader, "co-buses", &mut buses)
+    link::recv_from::<Xml, _, _>(&mut reader, "co-buses", &mut buses, &Shutdown::on_signals())
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ use crate::args::{InputArgs, OutputArgs};
 use crate::error::Result;
 use crate::event::EventKind;
 use crate::link::{self, Lines, Records, SendTo, Xml};
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// How `co-chaos` fails.
@@ -130,15 +131,30 @@ pub fn run_chaos(plan: ChaosPlan, input: &InputArgs, output: &OutputArgs) -> Res
     match kind {
         EventKind::Lines => {
             let mut chaos = Chaos::new(plan, SendTo::<Lines, _>::from_writer(writer));
-            link::recv_from::<Lines, _, _>(&mut reader, "co-chaos", &mut chaos)
+            link::recv_from::<Lines, _, _>(
+                &mut reader,
+                "co-chaos",
+                &mut chaos,
+                &Shutdown::on_signals(),
+            )
         }
         EventKind::Xml => {
             let mut chaos = Chaos::new(plan, SendTo::<Xml, _>::from_writer(writer));
-            link::recv_from::<Xml, _, _>(&mut reader, "co-chaos", &mut chaos)
+            link::recv_from::<Xml, _, _>(
+                &mut reader,
+                "co-chaos",
+                &mut chaos,
+                &Shutdown::on_signals(),
+            )
         }
         EventKind::Records => {
             let mut chaos = Chaos::new(plan, SendTo::<Records, _>::from_writer(writer));
-            link::recv_from::<Records, _, _>(&mut reader, "co-chaos", &mut chaos)
+            link::recv_from::<Records, _, _>(
+                &mut reader,
+                "co-chaos",
+                &mut chaos,
+                &Shutdown::on_signals(),
+            )
         }
     }
 }

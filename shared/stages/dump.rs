@@ -12,6 +12,7 @@ use crate::args::{InputArgs, TextOutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{PyStr, Record, XmlEvent};
 use crate::link;
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// A sink that writes one line per event of any kind.
@@ -26,13 +27,9 @@ impl<W: Write> Dump<W> {
     }
 }
 
-fn write_err(e: std::io::Error) -> Error {
-    Error::io("writing output", e)
-}
-
 fn json_err(e: serde_json::Error) -> Error {
     match e.io_error_kind() {
-        Some(kind) => write_err(std::io::Error::from(kind)),
+        Some(kind) => Error::writing_output(std::io::Error::from(kind)),
         None => Error::Encode(e.to_string()),
     }
 }
@@ -40,18 +37,20 @@ fn json_err(e: serde_json::Error) -> Error {
 impl<W: Write> Sink<str> for Dump<W> {
     fn send(&mut self, line: &str) -> Result<()> {
         if self.json {
-            self.out.write_all(b"{\"line\":").map_err(write_err)?;
+            self.out
+                .write_all(b"{\"line\":")
+                .map_err(Error::writing_output)?;
             serde_json::to_writer(&mut self.out, line).map_err(json_err)?;
-            self.out.write_all(b"}\n").map_err(write_err)
+            self.out.write_all(b"}\n").map_err(Error::writing_output)
         } else {
-            writeln!(self.out, "line {}", PyStr(line)).map_err(write_err)
+            writeln!(self.out, "line {}", PyStr(line)).map_err(Error::writing_output)
         }
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().map_err(write_err)
+        self.out.flush().map_err(Error::writing_output)
     }
     fn close(&mut self) -> Result<()> {
-        self.out.flush().map_err(write_err)
+        self.out.flush().map_err(Error::writing_output)
     }
 }
 
@@ -59,9 +58,9 @@ impl<'a, W: Write> Sink<XmlEvent<'a>> for Dump<W> {
     fn send(&mut self, event: &XmlEvent<'a>) -> Result<()> {
         if self.json {
             serde_json::to_writer(&mut self.out, event).map_err(json_err)?;
-            self.out.write_all(b"\n").map_err(write_err)
+            self.out.write_all(b"\n").map_err(Error::writing_output)
         } else {
-            writeln!(self.out, "xml {event}").map_err(write_err)
+            writeln!(self.out, "xml {event}").map_err(Error::writing_output)
         }
     }
     fn flush(&mut self) -> Result<()> {
@@ -75,18 +74,18 @@ impl<'a, W: Write> Sink<XmlEvent<'a>> for Dump<W> {
 impl<'a, W: Write> Sink<Record<'a>> for Dump<W> {
     fn send(&mut self, record: &Record<'a>) -> Result<()> {
         if !self.json {
-            return writeln!(self.out, "record {record}").map_err(write_err);
+            return writeln!(self.out, "record {record}").map_err(Error::writing_output);
         }
-        self.out.write_all(b"{").map_err(write_err)?;
+        self.out.write_all(b"{").map_err(Error::writing_output)?;
         for (i, field) in record.fields.iter().enumerate() {
             if i > 0 {
-                self.out.write_all(b",").map_err(write_err)?;
+                self.out.write_all(b",").map_err(Error::writing_output)?;
             }
             serde_json::to_writer(&mut self.out, &field.name).map_err(json_err)?;
-            self.out.write_all(b":").map_err(write_err)?;
+            self.out.write_all(b":").map_err(Error::writing_output)?;
             serde_json::to_writer(&mut self.out, &field.value).map_err(json_err)?;
         }
-        self.out.write_all(b"}\n").map_err(write_err)
+        self.out.write_all(b"}\n").map_err(Error::writing_output)
     }
     fn flush(&mut self) -> Result<()> {
         Sink::<str>::flush(self)
@@ -100,5 +99,5 @@ impl<'a, W: Write> Sink<Record<'a>> for Dump<W> {
 pub fn run_dump(json: bool, input: &InputArgs, output: &TextOutputArgs) -> Result<()> {
     let mut reader = input.open()?;
     let mut dump = Dump::new(output.open()?, json);
-    link::recv_any(&mut reader, "co-dump", &mut dump)
+    link::recv_any(&mut reader, "co-dump", &mut dump, &Shutdown::on_signals())
 }

@@ -19,6 +19,7 @@ use crate::args::{InputArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, Record};
 use crate::link::{self, Records, SendTo};
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// The seed's `filter_on_field(fieldname, value, target)` coroutine.
@@ -104,7 +105,12 @@ pub fn run_filter(conditions: &[Condition], input: &InputArgs, output: &OutputAr
         conditions,
         Box::new(SendTo::<Records, File>::from_writer(writer)),
     );
-    link::recv_from::<Records, _, _>(&mut reader, "co-filter", &mut filters)
+    link::recv_from::<Records, _, _>(
+        &mut reader,
+        "co-filter",
+        &mut filters,
+        &Shutdown::on_signals(),
+    )
 }
 
 #[cfg(test)]

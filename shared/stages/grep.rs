@@ -3,6 +3,7 @@
 //! The seed tests `pattern in line`: a plain substring match, no regular expressions.
 //! `memchr::memmem` finds it with SIMD, so a filter costs little next to the link.
 
+use crate::signals::Shutdown;
 use memchr::memmem::Finder;
 
 use crate::args::{InputArgs, OutputArgs};
@@ -46,5 +47,5 @@ pub fn run_grep(pattern: &str, input: &InputArgs, output: &OutputArgs) -> Result
     let mut reader = input.open()?;
     let writer = output.open(crate::EventKind::Lines)?;
     let mut grep = Grep::new(pattern, SendTo::<Lines, _>::from_writer(writer));
-    link::recv_from::<Lines, _, _>(&mut reader, "co-grep", &mut grep)
+    link::recv_from::<Lines, _, _>(&mut reader, "co-grep", &mut grep, &Shutdown::on_signals())
 }

@@ -6,9 +6,10 @@
 use std::io::Write;
 
 use crate::args::{InputArgs, TextOutputArgs};
-use crate::error::{IoContext, Result};
+use crate::error::{Error, IoContext, Result};
 use crate::event::{Record, XmlEvent};
 use crate::link;
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 
 /// The seed's `printer()` coroutine, writing to any `Write` (buffer it: nothing here flushes
@@ -27,15 +28,13 @@ impl<W: Write> Printer<W> {
     }
 }
 
-fn write_err(e: std::io::Error) -> crate::Error {
-    crate::Error::io("writing output", e)
-}
-
 impl<W: Write> Sink<str> for Printer<W> {
     #[inline]
     fn send(&mut self, line: &str) -> Result<()> {
-        self.out.write_all(line.as_bytes()).map_err(write_err)?;
-        self.out.write_all(b"\n").map_err(write_err)
+        self.out
+            .write_all(line.as_bytes())
+            .map_err(Error::writing_output)?;
+        self.out.write_all(b"\n").map_err(Error::writing_output)
     }
     fn flush(&mut self) -> Result<()> {
         self.out.flush().context_io(|| "writing output".into())
@@ -47,7 +46,7 @@ impl<W: Write> Sink<str> for Printer<W> {
 
 impl<'a, W: Write> Sink<XmlEvent<'a>> for Printer<W> {
     fn send(&mut self, event: &XmlEvent<'a>) -> Result<()> {
-        writeln!(self.out, "{event}").map_err(write_err)
+        writeln!(self.out, "{event}").map_err(Error::writing_output)
     }
     fn flush(&mut self) -> Result<()> {
         Sink::<str>::flush(self)
@@ -59,7 +58,7 @@ impl<'a, W: Write> Sink<XmlEvent<'a>> for Printer<W> {
 
 impl<'a, W: Write> Sink<Record<'a>> for Printer<W> {
     fn send(&mut self, record: &Record<'a>) -> Result<()> {
-        writeln!(self.out, "{record}").map_err(write_err)
+        writeln!(self.out, "{record}").map_err(Error::writing_output)
     }
     fn flush(&mut self) -> Result<()> {
         Sink::<str>::flush(self)
@@ -73,5 +72,10 @@ impl<'a, W: Write> Sink<Record<'a>> for Printer<W> {
 pub fn run_printer(input: &InputArgs, output: &TextOutputArgs) -> Result<()> {
     let mut reader = input.open()?;
     let mut printer = Printer::new(output.open()?);
-    link::recv_any(&mut reader, "co-printer", &mut printer)
+    link::recv_any(
+        &mut reader,
+        "co-printer",
+        &mut printer,
+        &Shutdown::on_signals(),
+    )
 }
