@@ -26,4 +26,5 @@ mod examples_seed;
 mod launcher;
 mod link_errors;
 mod sched;
+mod vectors;
 mod xml_broken;

@@ -1,0 +1,298 @@
+"""Events to bytes and back: bincode 2's standard configuration, as shared/link/codec.rs uses it.
+
+Only four shapes occur (docs/wire-format.md has the byte-level details):
+
+* an unsigned integer is a *varint*: one byte below 251, else a marker byte (251, 252, 253)
+  and 2, 4 or 8 little-endian bytes;
+* a string is its UTF-8 length (varint) and its bytes;
+* a sequence is its length (varint) and its elements; a struct is its fields in order;
+* an enum is its variant index (varint) and the variant's fields.
+
+Decoding a frame takes two paths. The fast one decodes the whole payload with few checks
+(an all-ASCII payload is decoded to one ``str`` once and sliced, with no per-string UTF-8
+decode). If anything about the frame is off, the careful path decodes it again, byte by byte,
+delivers the events before the fault and names the fault exactly as the Rust reader does.
+"""
+
+from . import errors
+from .kinds import LINES, RECORDS, XML
+
+U16, U32, U64, U128 = 251, 252, 253, 254
+
+# ---------------------------------------------------------------------------- encoding
+
+_SHORT = [bytes([n]) for n in range(U16)]
+
+
+def varint(n):
+    """The varint encoding of ``n`` (``n >= 0``)."""
+    if n < U16:
+        return _SHORT[n]
+    if n < 1 << 16:
+        return bytes([U16]) + n.to_bytes(2, "little")
+    if n < 1 << 32:
+        return bytes([U32]) + n.to_bytes(4, "little")
+    return bytes([U64]) + n.to_bytes(8, "little")
+
+
+def _put(buf, s):
+    b = s.encode()
+    n = len(b)
+    if n < U16:
+        buf.append(n)
+    else:
+        buf += varint(n)
+    buf += b
+
+
+def _encode_line(buf, line):
+    _put(buf, line)
+
+
+def _encode_record(buf, record):
+    n = len(record)
+    if n < U16:
+        buf.append(n)
+    else:
+        buf += varint(n)
+    for name, value in record.items():
+        _put(buf, name)
+        _put(buf, value)
+
+
+def _encode_xml(buf, event):
+    what, value = event
+    if what == "start":
+        name, attrs = value
+        buf.append(0)
+        _put(buf, name)
+        buf += varint(len(attrs))
+        for k, v in attrs.items():
+            _put(buf, k)
+            _put(buf, v)
+    elif what == "text":
+        buf.append(1)
+        _put(buf, value)
+    elif what == "end":
+        buf.append(2)
+        _put(buf, value)
+    else:
+        raise ValueError("unknown xml event %r (expected 'start', 'text' or 'end')" % (what,))
+
+
+_ENCODERS = {LINES: _encode_line, XML: _encode_xml, RECORDS: _encode_record}
+_SHAPES = {
+    LINES: "a line is a str",
+    XML: "an xml event is ('start', (name, attrs)), ('text', text) or ('end', name)",
+    RECORDS: "a record is a dict of str to str",
+}
+
+
+def encoder(kind):
+    """``encode(buf, event)``: appends the encoding of one ``kind`` event to a bytearray."""
+    raw = _ENCODERS[kind]
+    shape = _SHAPES[kind]  # what the message says an event of this kind must be
+
+    def encode(buf, event):
+        mark = len(buf)
+        try:
+            raw(buf, event)
+        except (AttributeError, TypeError, ValueError) as e:
+            del buf[mark:]
+            raise errors.CopipeError(
+                "cannot encode event %s: %s (%s)" % (_short_repr(event), shape, e)
+            ) from None
+
+    return encode
+
+
+def _short_repr(value):
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+# ---------------------------------------------------------------------------- decoding
+
+
+class _Fault(Exception):
+    """A fault inside a frame, worded as shared/link/codec.rs words it."""
+
+
+class _Cursor:
+    """The careful decoder: every read checked, every fault named."""
+
+    def __init__(self, payload):
+        self.p = payload
+        self.i = 0
+
+    def take(self, n):
+        left = len(self.p) - self.i
+        if n > left:
+            raise _Fault(
+                "an event runs past the end of its frame (%d more bytes needed)" % (n - left)
+            )
+        out = self.p[self.i : self.i + n]
+        self.i += n
+        return out
+
+    def varint(self, length):
+        """A length (``length=True``: up to 64 bits) or a variant index (32 bits)."""
+        room = len(self.p) - self.i
+        b = self.take(1)[0]
+        if b < U16:
+            return b
+        if b == U16:
+            return int.from_bytes(self.take(2), "little")
+        if b == U32:
+            return int.from_bytes(self.take(4), "little")
+        if b == U64 and length:
+            return int.from_bytes(self.take(8), "little")
+        # bincode 2.0.1's words, quirks included: a length is decoded as a u64, whose fast
+        # path (9 bytes or more left) names the expected type U32 and whose slow path U64.
+        expected = "U64" if length and room < 9 else "U32"
+        found = {U64: "U64", U128: "U128"}.get(b, "Reserved")
+        raise _Fault("InvalidIntegerType { expected: %s, found: %s }" % (expected, found))
+
+    def text(self):
+        raw = self.take(self.varint(True))
+        try:
+            return raw.decode("utf-8")
+        except UnicodeDecodeError as e:
+            raise _Fault(
+                "text is not valid UTF-8 (bad byte %d bytes into a string)" % e.start
+            ) from None
+
+    def pairs(self):
+        out = {}
+        for _ in range(self.varint(True)):
+            name = self.text()
+            out[name] = self.text()
+        return out
+
+
+def _careful_line(c):
+    return c.text()
+
+
+def _careful_record(c):
+    return c.pairs()
+
+
+def _careful_xml(c):
+    variant = c.varint(False)
+    if variant == 0:
+        name = c.text()
+        return ("start", (name, c.pairs()))
+    if variant == 1:
+        return ("text", c.text())
+    if variant == 2:
+        return ("end", c.text())
+    # What bincode's serde path says (shared/link/codec.rs passes it through).
+    raise _Fault(
+        'OtherString("invalid value: integer `%d`, expected variant index 0 <= i < 3")' % variant
+    )
+
+
+_CAREFUL = {LINES: _careful_line, XML: _careful_xml, RECORDS: _careful_record}
+
+
+def decode_careful(kind, payload, count):
+    """Decodes ``count`` events; returns ``(events, fault)``, ``fault`` being ``None`` or the
+    message for the first thing wrong (the events are those before it)."""
+    one = _CAREFUL[kind]
+    c = _Cursor(payload)
+    out = []
+    try:
+        for _ in range(count):
+            out.append(one(c))
+    except _Fault as f:
+        return out, str(f)
+    left = len(payload) - c.i
+    if left:
+        return out, "%d bytes left over after the frame's events" % left
+    return out, None
+
+
+def _long(p, i):
+    """A varint at ``p[i]`` of 251 or more: ``(value, index after it)``."""
+    b = p[i]
+    if b == U16:
+        return int.from_bytes(p[i + 1 : i + 3], "little"), i + 3
+    if b == U32:
+        return int.from_bytes(p[i + 1 : i + 5], "little"), i + 5
+    if b == U64:
+        return int.from_bytes(p[i + 1 : i + 9], "little"), i + 9
+    raise ValueError("varint")
+
+
+def _fast_lines(p, count):
+    out = []
+    add = out.append
+    i = 0
+    if p.isascii():
+        t = p.decode("ascii")
+        for _ in range(count):
+            j = i + 1 + ord(t[i])
+            add(t[i + 1 : j])
+            i = j
+        return out, i
+    for _ in range(count):
+        n = p[i]
+        if n < U16:
+            i += 1
+        else:
+            n, i = _long(p, i)
+        j = i + n
+        add(p[i:j].decode())
+        i = j
+    return out, i
+
+
+def _fast_records(p, count):
+    out = []
+    add = out.append
+    i = 0
+    if p.isascii():
+        t = p.decode("ascii")
+        for _ in range(count):
+            d = {}
+            nf = ord(t[i])
+            i += 1
+            for _ in range(nf):
+                j = i + 1 + ord(t[i])
+                k = j + 1 + ord(t[j])
+                d[t[i + 1 : j]] = t[j + 1 : k]
+                i = k
+            add(d)
+        return out, i
+    c = _Cursor(p)
+    for _ in range(count):
+        add(c.pairs())
+    return out, c.i
+
+
+def _fast_xml(p, count):
+    c = _Cursor(p)
+    out = [_careful_xml(c) for _ in range(count)]
+    return out, c.i
+
+
+_FAST = {LINES: _fast_lines, XML: _fast_xml, RECORDS: _fast_records}
+
+
+def decoder(kind):
+    """``decode(payload, count) -> (events, fault)``: the events of one frame's payload, and
+    ``None`` or the message for what is wrong with it (then the events are those before the
+    fault, which a reader still delivers)."""
+    fast = _FAST[kind]
+
+    def decode(payload, count):
+        try:
+            events, end = fast(payload, count)
+            if end == len(payload) and len(events) == count:
+                return events, None
+        except (IndexError, ValueError, UnicodeDecodeError, _Fault):
+            pass
+        return decode_careful(kind, payload, count)
+
+    return decode

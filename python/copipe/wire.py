@@ -1,0 +1,278 @@
+"""The framing of a link, as shared/link/frame.rs writes and reads it.
+
+::
+
+    header   b"\\xC0PIPE"  version:u8  kind:u8  reserved:u8 (0)        8 bytes
+    frame    length:u32le  events:u32le  payload[length]              one or more events
+    end      length = 0, events = 0                                   written by close()
+
+Writers batch events into frames of about 32 KiB and hand them to the OS only when a batch
+fills, on ``flush()`` (a stage flushes when it is about to wait for input) and at ``close()``.
+Readers bound every frame before reading it and tell a stream that ends without the end
+marker (a failed upstream) from one that was closed.
+"""
+
+import os
+import struct
+
+from . import codec, errors, kinds
+
+MAGIC = b"\xc0PIPE"
+VERSION = 1
+HEADER_LEN = 8
+FRAME_HEADER_LEN = 8
+DEFAULT_MAX_FRAME = 16 << 20
+BATCH_BYTES = 32 << 10
+WRITE_CHUNK = 64 << 10
+READ_CHUNK = 256 << 10
+END = bytes(FRAME_HEADER_LEN)
+
+_FRAME_HEADER = struct.Struct("<II")
+
+
+def header(kind):
+    """The 8-byte stream header for ``kind`` events."""
+    return MAGIC + bytes([VERSION, kinds.tag(kind), 0])
+
+
+def _read_function(source):
+    """A ``read(n)`` that returns at most ``n`` bytes, ``b""`` at end of input."""
+    if isinstance(source, int):
+        return lambda n: os.read(source, n)
+    return getattr(source, "read1", None) or source.read
+
+
+def _write_functions(sink):
+    """``(write_all(data), flush())`` for a descriptor or a binary file object."""
+    if isinstance(sink, int):
+
+        def write_all(data):
+            view = memoryview(data)
+            while view:
+                view = view[os.write(sink, view) :]
+
+        return write_all, lambda: None
+    return sink.write, sink.flush
+
+
+class FrameReader:
+    """Reads a stream: checks its header, then hands out whole frames.
+
+    ``source`` is a file descriptor or a binary file object; ``label`` names it in errors.
+    """
+
+    def __init__(self, source, label="standard input", max_frame=DEFAULT_MAX_FRAME):
+        self._read = _read_function(source)
+        self.label = label
+        self.max_frame = max(1, max_frame)
+        self._buf = b""
+        self._pos = 0
+        self._eof = False
+        self.offset = 0
+        self.ended = False
+        self.events = 0
+        self.bytes = 0
+        self.kind = self._read_header()
+
+    def _fill(self, want):
+        """Makes ``want`` bytes available unless the input ends; returns how many are."""
+        have = len(self._buf) - self._pos
+        while have < want and not self._eof:
+            try:
+                chunk = self._read(max(READ_CHUNK, want - have))
+            except OSError as e:
+                if isinstance(e, BrokenPipeError):
+                    raise
+                raise errors.io_error("reading %s" % self.label, e) from None
+            if not chunk:
+                self._eof = True
+                break
+            self._buf = self._buf[self._pos :] + chunk if have else chunk
+            self._pos = 0
+            have = len(self._buf)
+        return min(have, want)
+
+    def _take(self, n):
+        out = self._buf[self._pos : self._pos + n]
+        self._pos += n
+        self.offset += n
+        return out
+
+    def _read_header(self):
+        have = self._fill(HEADER_LEN)
+        head = self._buf[self._pos : self._pos + have]
+        if have == 0:
+            raise errors.empty_input()
+        n = min(have, len(MAGIC))
+        if head[:n] != MAGIC[:n]:
+            raise errors.not_copipe(head)
+        if have < HEADER_LEN:
+            raise errors.truncated(0)
+        if head[5] != VERSION:
+            raise errors.version(head[5], VERSION)
+        kind = kinds.from_tag(head[6])
+        if kind is None:
+            raise errors.unknown_kind(head[6])
+        self._take(HEADER_LEN)
+        return kind
+
+    def expect_kind(self, stage, expected):
+        """Fails unless the stream carries ``expected`` events; ``stage`` names the reader."""
+        if self.kind != expected:
+            raise errors.wrong_kind(stage, expected, self.kind)
+
+    def would_block(self):
+        """True when nothing is buffered: the next frame needs a read that may wait. The
+        moment to flush what this stage has written."""
+        return self._pos == len(self._buf) and not self._eof
+
+    def next_frame(self):
+        """``(offset, events, payload)`` of the next frame, or ``None`` after the end marker."""
+        if self.ended:
+            return None
+        offset = self.offset
+        have = self._fill(FRAME_HEADER_LEN)
+        if have == 0:
+            raise errors.missing_end(offset)
+        if have < FRAME_HEADER_LEN:
+            raise errors.truncated(offset)
+        length, events = _FRAME_HEADER.unpack_from(self._buf, self._pos)
+        if length == 0:
+            self._take(FRAME_HEADER_LEN)
+            if events:
+                raise errors.undecodable(offset, "empty frame claims %d events" % events)
+            self.ended = True
+            return None
+        if length > self.max_frame:
+            raise errors.frame_too_large(offset, length, self.max_frame)
+        if events == 0 or events > length:
+            raise errors.undecodable(
+                offset, "frame of %d bytes claims %d events" % (length, events)
+            )
+        total = FRAME_HEADER_LEN + length
+        if self._fill(total) < total:
+            raise errors.truncated(offset)
+        payload = self._take(total)[FRAME_HEADER_LEN:]
+        self.events += events
+        self.bytes += total
+        return offset, events, payload
+
+    def __iter__(self):
+        """Every event of the stream, in order (raises on a bad stream)."""
+        decode = codec.decoder(self.kind)
+        while True:
+            frame = self.next_frame()
+            if frame is None:
+                return
+            offset, count, payload = frame
+            events, fault = decode(payload, count)
+            yield from events
+            if fault:
+                raise errors.undecodable(offset, fault)
+
+
+class FrameWriter:
+    """Writes a stream: header, batched frames, end marker.
+
+    ``sink`` is a file descriptor or a binary file object; ``label`` names it in errors.
+    """
+
+    def __init__(self, sink, kind, label="standard output", max_frame=DEFAULT_MAX_FRAME):
+        self._write_all, self._flush = _write_functions(sink)
+        self.kind = kind
+        self.label = label
+        self.max_frame = max(1, max_frame)
+        self._encode = codec.encoder(kind)
+        self._buf = bytearray(header(kind))
+        self._start = 0
+        self._count = 0
+        self.closed = False
+        self.events = 0
+        self.bytes = 0
+
+    def write(self, event):
+        """Appends one event to the current frame."""
+        if self.closed:
+            raise errors.CopipeError("write to %s after its stream was closed" % self.label)
+        buf = self._buf
+        if not self._count:
+            self._start = len(buf)
+            buf += END
+        before = len(buf)
+        self._encode(buf, event)
+        payload = len(buf) - self._start - FRAME_HEADER_LEN
+        if payload > self.max_frame:
+            self._split_oversized(before)
+        self._count += 1
+        if payload >= BATCH_BYTES:
+            self._finish_frame()
+            if len(buf) >= WRITE_CHUNK:
+                self._write_pending()
+
+    def _split_oversized(self, event_start):
+        """The frame grew past the limit with the event at ``event_start``: refuse an event
+        too large on its own, else move it to a frame of its own."""
+        buf = self._buf
+        size = len(buf) - event_start
+        if size > self.max_frame or not self._count:
+            del buf[event_start:]
+            if not self._count:
+                del buf[self._start :]
+            raise errors.event_too_large(size, self.max_frame)
+        event = bytes(buf[event_start:])
+        del buf[event_start:]
+        self._finish_frame()
+        self._start = len(buf)
+        buf += END
+        buf += event
+
+    def _finish_frame(self):
+        if not self._count:
+            return
+        length = len(self._buf) - self._start - FRAME_HEADER_LEN
+        _FRAME_HEADER.pack_into(self._buf, self._start, length, self._count)
+        self.events += self._count
+        self.bytes += length + FRAME_HEADER_LEN
+        self._count = 0
+
+    def _write_pending(self):
+        if self._buf:
+            try:
+                self._write_all(self._buf)
+            except OSError as e:
+                self.abandon()  # the output is gone: never try it again
+                if isinstance(e, BrokenPipeError):
+                    raise
+                raise errors.io_error("writing to %s" % self.label, e) from None
+            self._buf = bytearray()
+
+    def flush(self):
+        """Sends everything written so far on its way."""
+        if self.closed and not self._buf:
+            return
+        self._finish_frame()
+        self._write_pending()
+        try:
+            self._flush()
+        except BrokenPipeError:
+            raise
+        except OSError as e:
+            raise errors.io_error("writing to %s" % self.label, e) from None
+
+    def abandon(self):
+        """Gives up the stream without its end-of-stream marker: after a failure, so that the
+        reader reports a failed upstream instead of a finished one. Later writes, flushes and
+        closes do nothing (a generator closed by the garbage collector must not end the
+        stream cleanly)."""
+        self.closed = True
+        self._count = 0
+        self._buf = bytearray()
+
+    def close(self):
+        """Ends the stream with the end-of-stream marker and flushes. Idempotent."""
+        if self.closed:
+            return
+        self._finish_frame()
+        self._buf += END
+        self.closed = True
+        self.flush()

@@ -1,0 +1,124 @@
+"""The codec on its own: varint boundaries, round trips of random events, and the fast
+decoder agreeing with the careful one on damaged frames (same events, same message)."""
+
+import io
+import os
+import random
+import sys
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from copipe import CopipeError, FrameReader, FrameWriter  # noqa: E402
+from copipe import codec  # noqa: E402
+
+ALPHABET = "ab é日🐍\n\t\x00'\""
+
+
+def random_text(rng):
+    if rng.random() < 0.1:  # around the varint boundaries, and one past 65535 bytes
+        n = rng.choice([127, 128, 250, 251, 300, 70000])
+        return rng.choice(ALPHABET) * n
+    n = rng.randrange(12)
+    if rng.random() < 0.5:
+        return "".join(rng.choice("abcxyz ") for _ in range(n))
+    return "".join(rng.choice(ALPHABET) for _ in range(n))
+
+
+def random_event(kind, rng):
+    if kind == "lines":
+        return random_text(rng)
+    if kind == "records":
+        return {random_text(rng): random_text(rng) for _ in range(rng.randrange(6))}
+    what = rng.choice(["start", "text", "end"])
+    if what == "start":
+        attrs = {random_text(rng): random_text(rng) for _ in range(rng.randrange(3))}
+        return ("start", (random_text(rng), attrs))
+    return (what, random_text(rng))
+
+
+def stream(kind, events):
+    out = io.BytesIO()
+    w = FrameWriter(out, kind)
+    for e in events:
+        w.write(e)
+    w.close()
+    return out.getvalue()
+
+
+class Varints(unittest.TestCase):
+    def test_boundaries(self):
+        cases = {
+            0: "00",
+            250: "fa",
+            251: "fb fb 00",
+            65535: "fb ff ff",
+            65536: "fc 00 00 01 00",
+            2**32 - 1: "fc ff ff ff ff",
+            2**32: "fd 00 00 00 00 01 00 00 00",
+        }
+        for n, hex_ in cases.items():
+            with self.subTest(n):
+                self.assertEqual(codec.varint(n), bytes.fromhex(hex_))
+                c = codec._Cursor(bytes.fromhex(hex_))
+                self.assertEqual(c.varint(True), n)
+
+
+class RoundTrips(unittest.TestCase):
+    def test_random_events_of_every_kind(self):
+        rng = random.Random(11)
+        for kind in ("lines", "xml", "records"):
+            for _ in range(40):
+                events = [random_event(kind, rng) for _ in range(rng.randrange(30))]
+                with self.subTest(kind=kind, events=len(events)):
+                    self.assertEqual(list(FrameReader(io.BytesIO(stream(kind, events)))), events)
+
+    def test_large_batches_are_split_into_frames(self):
+        events = ["x" * 1000] * 100
+        data = stream("lines", events)
+        r = FrameReader(io.BytesIO(data))
+        frames = list(iter(r.next_frame, None))
+        self.assertGreater(len(frames), 2)
+        self.assertTrue(all(len(p) <= (32 << 10) + 1003 for _, _, p in frames))
+
+
+class Damage(unittest.TestCase):
+    def test_fast_and_careful_decoders_agree_on_damaged_payloads(self):
+        rng = random.Random(7)
+        for kind in ("lines", "xml", "records"):
+            for _ in range(300):
+                events = [random_event(kind, rng) for _ in range(1 + rng.randrange(5))]
+                payload = bytearray(stream(kind, events)[16:-8])
+                for _ in range(1 + rng.randrange(3)):
+                    payload[rng.randrange(len(payload))] = rng.randrange(256)
+                if rng.random() < 0.3:
+                    del payload[rng.randrange(len(payload)) :]
+                payload = bytes(payload)
+                with self.subTest(kind=kind, payload=payload[:40]):
+                    fast = codec.decoder(kind)(payload, len(events))
+                    self.assertEqual(fast, codec.decode_careful(kind, payload, len(events)))
+
+
+class Encoding(unittest.TestCase):
+    def test_a_record_value_that_is_not_text_is_a_clear_error(self):
+        w = FrameWriter(io.BytesIO(), "records")
+        with self.assertRaises(CopipeError) as caught:
+            w.write({"count": 3})
+        self.assertIn("a record is a dict of str to str", str(caught.exception))
+        w.write({"count": "3"})  # the failed event left nothing behind
+        w.close()
+
+    def test_an_event_over_the_frame_limit_is_refused(self):
+        w = FrameWriter(io.BytesIO(), "lines", max_frame=100)
+        w.write("a" * 50)
+        w.write("b" * 60)  # moves to a frame of its own
+        with self.assertRaises(CopipeError) as caught:
+            w.write("c" * 200)
+        self.assertEqual(
+            str(caught.exception),
+            "an event of 201 bytes is over the frame limit of 100 bytes (raise it with --max-frame)",
+        )
+
+
+if __name__ == "__main__":
+    unittest.main()
