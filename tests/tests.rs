@@ -25,6 +25,7 @@ mod environments;
 mod examples_seed;
 mod launcher;
 mod link_errors;
+mod python_stages;
 mod sched;
 mod vectors;
 mod xml_broken;

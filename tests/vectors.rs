@@ -20,7 +20,7 @@ use crate::common::{cmd, run_with_input};
 
 /// One event, owned, of any kind.
 #[derive(Debug, PartialEq)]
-enum Event {
+pub enum Event {
     Line(String),
     Xml(XmlEvent<'static>),
     Record(Record<'static>),
@@ -111,7 +111,7 @@ fn decode_one(kind: EventKind, bytes: &[u8]) -> Result<(Event, usize), String> {
 }
 
 /// Reads a whole stream with the Rust reader, frame by frame.
-fn decode(bytes: &[u8]) -> (EventKind, Vec<Vec<Event>>) {
+pub fn decode(bytes: &[u8]) -> (EventKind, Vec<Vec<Event>>) {
     let mut r = FrameReader::open(bytes, "vector", 1 << 20).unwrap();
     let kind = r.kind();
     let mut frames = Vec::new();
@@ -166,7 +166,10 @@ fn every_vector_is_what_the_rust_writer_writes_and_reads() {
             std::fs::write(&bin, &bytes).unwrap();
         }
         let stored = std::fs::read(&bin).unwrap_or_else(|e| panic!("{}: {e}", bin.display()));
-        assert_eq!(bytes, stored, "{name}: the Rust writer no longer writes the vector");
+        assert_eq!(
+            bytes, stored,
+            "{name}: the Rust writer no longer writes the vector"
+        );
         assert_eq!(
             decode(&stored),
             (kind, frames),
@@ -195,6 +198,9 @@ fn every_bad_stream_fails_with_its_documented_message() {
         assert_eq!(stderr, expected, "{name}");
         let delivered = case["delivered"].as_array().unwrap().len();
         let printed = String::from_utf8(out.stdout).unwrap().lines().count();
-        assert_eq!(printed, delivered, "{name}: events delivered before the fault");
+        assert_eq!(
+            printed, delivered,
+            "{name}: events delivered before the fault"
+        );
     }
 }

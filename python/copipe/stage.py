@@ -112,8 +112,8 @@ def _run(name, build, values, input, output, options, links):
         links.append(("output", _open_writers[-1]))
         pipeline = build(*values, target)
     else:
-        if output == kinds.TEXT and getattr(options, "output", None):
-            sys.stdout = open(options.output, "w")
+        if output == kinds.TEXT:
+            _text_output(getattr(options, "output", None))
         pipeline = build(*values)
     if reader is not None:
         expected = None if input == kinds.ANY else input
@@ -122,6 +122,15 @@ def _run(name, build, values, input, output, options, links):
         pipeline.close()
     sys.stdout.flush()
     return 0
+
+
+def _text_output(path):
+    """Text goes out as UTF-8 with ``\n`` line ends whatever the locale, as the Rust stages
+    write it, buffered (the driver flushes when it is about to wait for input)."""
+    if path not in (None, "-"):
+        sys.stdout = open(path, "w", encoding="utf-8", newline="\n")
+    else:
+        sys.stdout.reconfigure(encoding="utf-8", newline="\n", line_buffering=False)
 
 
 def _open_input(path):
