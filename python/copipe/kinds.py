@@ -20,7 +20,7 @@ PORTS = (TEXT, LINES, XML, RECORDS, ANY, NONE)
 
 _TAGS = {LINES: 1, XML: 2, RECORDS: 3}
 _BY_TAG = {tag: kind for kind, tag in _TAGS.items()}
-_DISPLAY = {LINES: "lines", XML: "xml events", RECORDS: "records"}
+_DISPLAY = {LINES: "line events", XML: "XML events", RECORDS: "records"}
 
 
 def tag(kind):
@@ -34,5 +34,5 @@ def from_tag(byte):
 
 
 def display(kind):
-    """How a kind reads in a sentence: ``co-grep expects lines, got xml events``."""
+    """How a kind reads in a sentence: ``co-grep expects line events, got XML events``."""
     return _DISPLAY[kind]

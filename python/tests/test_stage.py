@@ -90,7 +90,7 @@ class Streams(unittest.TestCase):
     def test_wrong_kind_names_both(self):
         r = run([script("grep"), "x"], stream("xml", [("end", "bus")]))
         self.assertEqual(r.returncode, 1)
-        self.assertEqual(r.stderr, b"grep.py: error: grep.py expects lines, got xml events\n")
+        self.assertEqual(r.stderr, b"grep.py: error: grep.py expects line events, got XML events\n")
 
     def test_a_crash_delivers_what_came_before_and_no_end_marker(self):
         data = stream("lines", ["a", "b", "c", "d"])
