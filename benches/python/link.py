@@ -1,0 +1,87 @@
+#!/usr/bin/env python3
+"""One process link, Python to Python, timed: the seed's (pickle per record, flushed per
+record) or copipe's (framed bincode, batched), carrying the same records.
+
+    link.py pickle|copipe RECORDS.bin
+
+Loads the records (a copipe records stream) into dicts first, untimed; then forks a
+consumer running ``recvfrom(pipe, counter())`` and drives ``sendto(pipe)`` with every
+record; prints ``records seconds`` once the consumer has counted them all.
+"""
+
+import os
+import pickle
+import sys
+import time
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+
+import copipe  # noqa: E402
+from copipe import coroutine  # noqa: E402
+
+
+# The seed's process link (Part 3), in Python 3: cPickle is pickle.
+@coroutine
+def pickle_sendto(f):
+    try:
+        while True:
+            item = (yield)
+            pickle.dump(item, f)
+            f.flush()
+    except GeneratorExit:
+        f.close()
+
+
+def pickle_recvfrom(f, target):
+    try:
+        while True:
+            item = pickle.load(f)
+            target.send(item)
+    except EOFError:
+        target.close()
+
+
+@coroutine
+def counter(result_fd):
+    n = 0
+    try:
+        while True:
+            (yield)
+            n += 1
+    except GeneratorExit:
+        os.write(result_fd, b"%d\n" % n)
+
+
+def main(mode, path):
+    with open(path, "rb") as f:
+        records = list(copipe.FrameReader(f))
+    r, w = os.pipe()
+    done_r, done_w = os.pipe()
+    pid = os.fork()
+    if pid == 0:
+        os.close(w)
+        if mode == "pickle":
+            pickle_recvfrom(os.fdopen(r, "rb"), counter(done_w))
+        else:
+            copipe.recvfrom(r, counter(done_w))
+        os._exit(0)
+    os.close(r)
+    start = time.perf_counter()
+    if mode == "pickle":
+        target = pickle_sendto(os.fdopen(w, "wb"))
+    else:
+        target = copipe.sendto(w, copipe.RECORDS)
+    for record in records:
+        target.send(record)
+    target.close()
+    if mode != "pickle":
+        os.close(w)
+    received = int(os.read(done_r, 64))
+    elapsed = time.perf_counter() - start
+    os.waitpid(pid, 0)
+    assert received == len(records), (received, len(records))
+    print(received, "%.4f" % elapsed)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
