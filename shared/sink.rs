@@ -23,7 +23,42 @@ use crate::event::{OwnedEvent, OwnedForm};
 
 /// A stage that receives items: the seed's coroutine.
 ///
-/// `T` is the event type: `str` for lines, `XmlEvent<'a>` or `Record<'a>`.
+/// `T` is the event type: `str` for lines, `XmlEvent<'a>` or `Record<'a>`. A filter owns its
+/// target and passes items on, as the seed's `grep(pattern, target)` does:
+///
+/// ```
+/// use copipe::sink::{collect, Sink};
+/// use copipe::Result;
+///
+/// /// The seed's `grep(pattern, target)`.
+/// struct Grep<S> {
+///     pattern: String,
+///     target: S,
+/// }
+///
+/// impl<S: Sink<str>> Sink<str> for Grep<S> {
+///     fn send(&mut self, line: &str) -> Result<()> {
+///         if line.contains(&self.pattern) {
+///             self.target.send(line)?; // target.send(line)
+///         }
+///         Ok(())
+///     }
+///     fn flush(&mut self) -> Result<()> {
+///         self.target.flush()
+///     }
+///     fn close(&mut self) -> Result<()> {
+///         self.target.close() // GeneratorExit: clean up, then close the target
+///     }
+/// }
+///
+/// let mut found = Vec::new();
+/// let mut g = Grep { pattern: "python".into(), target: collect(&mut found) };
+/// g.send("A series of tubes")?;
+/// g.send("python generators rock!")?;
+/// g.close()?;
+/// assert_eq!(found, ["python generators rock!"]);
+/// # Ok::<(), copipe::Error>(())
+/// ```
 pub trait Sink<T: ?Sized> {
     /// Receives one item: the seed's `target.send(item)`.
     fn send(&mut self, item: &T) -> Result<()>;
@@ -35,6 +70,62 @@ pub trait Sink<T: ?Sized> {
     /// No more items will come: flush, release, and close the target. The seed's `close()`
     /// (`GeneratorExit`). Calling `send` after `close` is a logic error.
     fn close(&mut self) -> Result<()>;
+
+    /// Delivers `error` into the stage, at the point where it waits for its next item: the
+    /// seed's `g.throw(RuntimeError, "You're hosed")`.
+    ///
+    /// A stage that knows how to recover overrides this, handles the error (logs it, resets
+    /// its state, passes a marker on) and returns `Ok(())`: it goes on receiving, as a
+    /// coroutine that catches the exception goes on to its next `yield`. The default catches
+    /// nothing: it forwards the error back to the caller unchanged, as an exception the
+    /// coroutine does not catch comes back out of `throw()`. Adapters that stand for another
+    /// stage (`&mut S`, `Box<S>`, [`Shared`]) forward it to that stage.
+    ///
+    /// Why a method and not a `Result` the caller keeps: in a pipeline the error often starts
+    /// beside the stage that can deal with it (a source that lost its file, a supervisor
+    /// that wants a stage to reset), not in the stage's own `send`.
+    ///
+    /// ```
+    /// use copipe::sink::{collect, Sink};
+    /// use copipe::{Error, Result};
+    ///
+    /// /// Counts lines; a thrown error is logged as a line and counting goes on.
+    /// struct Resilient<'v>(Vec<String>, copipe::sink::Collect<'v, String>);
+    ///
+    /// impl Sink<str> for Resilient<'_> {
+    ///     fn send(&mut self, line: &str) -> Result<()> {
+    ///         self.1.send(line)
+    ///     }
+    ///     fn flush(&mut self) -> Result<()> {
+    ///         Ok(())
+    ///     }
+    ///     fn close(&mut self) -> Result<()> {
+    ///         Ok(())
+    ///     }
+    ///     fn throw(&mut self, error: Error) -> Result<()> {
+    ///         self.0.push(error.to_string()); // caught: keep going
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// let mut seen = Vec::new();
+    /// let mut stage = Resilient(Vec::new(), collect(&mut seen));
+    /// stage.send("one")?;
+    /// stage.throw(Error::Other("RuntimeError: You're hosed".into()))?;
+    /// stage.send("two")?;
+    /// assert_eq!(stage.0, ["RuntimeError: You're hosed"]);
+    /// drop(stage);
+    /// assert_eq!(seen, ["one", "two"]);
+    ///
+    /// // A stage that does not override `throw` hands the error straight back.
+    /// let mut plain = collect::<String>(&mut seen);
+    /// let back = Sink::<str>::throw(&mut plain, Error::Other("hosed".into()));
+    /// assert_eq!(back.unwrap_err().to_string(), "hosed");
+    /// # Ok::<(), copipe::Error>(())
+    /// ```
+    fn throw(&mut self, error: Error) -> Result<()> {
+        Err(error)
+    }
 }
 
 impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for &mut S {
@@ -47,6 +138,9 @@ impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for &mut S {
     fn close(&mut self) -> Result<()> {
         (**self).close()
     }
+    fn throw(&mut self, error: Error) -> Result<()> {
+        (**self).throw(error)
+    }
 }
 
 impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
@@ -58,6 +152,9 @@ impl<T: ?Sized, S: Sink<T> + ?Sized> Sink<T> for Box<S> {
     }
     fn close(&mut self) -> Result<()> {
         (**self).close()
+    }
+    fn throw(&mut self, error: Error) -> Result<()> {
+        (**self).throw(error)
     }
 }
 
@@ -123,6 +220,26 @@ impl<T: ?Sized + OwnedEvent<Owned = O>, O> Sink<T> for Collect<'_, O> {
 /// The seed's `broadcast(targets)`: sends every item to each target in turn.
 ///
 /// Close closes every target, even when one of them fails; the first error is returned.
+///
+/// ```
+/// use copipe::sink::{collect, Broadcast, Sink};
+/// use copipe::stages::grep::Grep;
+///
+/// let (mut python, mut ply) = (Vec::new(), Vec::new());
+/// {
+///     let mut target = Broadcast::new(vec![
+///         Grep::new("python", collect(&mut python)),
+///         Grep::new("ply", collect(&mut ply)),
+///     ]);
+///     for line in ["python ply", "ply only", "neither"] {
+///         target.send(line)?;
+///     }
+///     target.close()?;
+/// }
+/// assert_eq!(python, ["python ply"]);
+/// assert_eq!(ply, ["python ply", "ply only"]);
+/// # Ok::<(), copipe::Error>(())
+/// ```
 pub struct Broadcast<S> {
     targets: Vec<S>,
 }
@@ -160,6 +277,23 @@ impl<T: ?Sized, S: Sink<T>> Sink<T> for Broadcast<S> {
 /// into itself through a cycle) is the seed's "`send()` on a running coroutine" and returns
 /// [`Error::Reentrant`] instead of crashing. The inner stage is closed when the last handle
 /// is closed; earlier closes only flush.
+///
+/// The seed's Part 3 "hidden danger" puts each `grep` in a thread in front of one shared
+/// printer, and Python crashes with `ValueError: generator already executing`. In Rust that
+/// program does not compile: [`Threaded::new`] needs a `Send` stage and a `Shared` handle is
+/// not `Send` (error E0277):
+///
+/// ```compile_fail,E0277
+/// use copipe::sink::{Shared, Threaded};
+/// use copipe::stages::grep::Grep;
+/// use copipe::stages::printer::Printer;
+///
+/// let p = Shared::new(Printer::new(std::io::stdout()));
+/// let foo = Threaded::<String>::new(Grep::new("foo", p.clone()));
+/// ```
+///
+/// What remains possible, a send that re-enters the running stage (through a cycle in the
+/// pipeline), is reported as [`Error::Reentrant`]; the `cocrash` example shows both.
 pub struct Shared<S> {
     inner: Rc<SharedInner<S>>,
 }
@@ -213,6 +347,9 @@ impl<T: ?Sized, S: Sink<T>> Sink<T> for Shared<S> {
             self.stage()?.flush()
         }
     }
+    fn throw(&mut self, error: Error) -> Result<()> {
+        self.stage()?.throw(error)
+    }
 }
 
 enum Message<O> {
@@ -234,6 +371,26 @@ enum Message<O> {
 /// handover costs one queue operation per batch and, once warm, no allocation per item. A
 /// partial batch leaves on `flush` (which the driver calls before it waits for input) and on
 /// `close`, so nothing lingers.
+///
+/// ```
+/// use std::sync::{Arc, Mutex};
+/// use copipe::sink::{sink_fn, Sink, Threaded};
+/// use copipe::stages::grep::Grep;
+///
+/// // The worker thread owns its stage; this one hands what it finds back through a mutex.
+/// let found = Arc::new(Mutex::new(Vec::new()));
+/// let seen = Arc::clone(&found);
+/// let worker = Grep::new("python", sink_fn(move |line: &str| {
+///     seen.lock().unwrap().push(line.to_owned());
+///     Ok(())
+/// }));
+/// let mut threaded = Threaded::<String>::new(worker);
+/// threaded.send("A series of tubes")?;
+/// threaded.send("python generators rock!")?;
+/// threaded.close()?; // ends the queue and waits for the worker to close its stage
+/// assert_eq!(*found.lock().unwrap(), ["python generators rock!"]);
+/// # Ok::<(), copipe::Error>(())
+/// ```
 pub struct Threaded<O> {
     batch: Vec<O>,
     filled: usize,

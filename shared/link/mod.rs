@@ -69,6 +69,19 @@ impl Kind for Records {
 /// The seed's `sendto(f)`: a sink that serializes every item onto a link.
 ///
 /// `close` writes the end-of-stream marker; `flush` pushes the batched frames out.
+///
+/// ```
+/// use copipe::link::{Lines, SendTo};
+/// use copipe::Sink;
+///
+/// let mut wire = Vec::new(); // a pipe to another process, in real use
+/// let mut sendto = SendTo::<Lines, _>::new(&mut wire, "example");
+/// sendto.send("python generators rock!")?;
+/// sendto.close()?; // the end-of-stream marker: the reader's target is closed cleanly
+/// drop(sendto);
+/// assert_eq!(&wire[..5], b"\xC0PIPE"); // the stream header, then the frames
+/// # Ok::<(), copipe::Error>(())
+/// ```
 pub struct SendTo<K, W: Write> {
     writer: FrameWriter<W>,
     _kind: std::marker::PhantomData<K>,
@@ -117,6 +130,31 @@ impl<'a, K: Kind, W: Write> Sink<K::Event<'a>> for SendTo<K, W> {
 /// next read may block, so events never wait in a buffer while the input is idle. Once
 /// `shutdown` is asked for, reading ends early at a frame boundary and `target` is closed
 /// normally.
+///
+/// ```
+/// use copipe::link::{recv_from, FrameReader, Lines, SendTo, DEFAULT_MAX_FRAME};
+/// use copipe::signals::Shutdown;
+/// use copipe::sink::collect;
+/// use copipe::stages::grep::Grep;
+/// use copipe::Sink;
+///
+/// // One side: the seed's sendto(f).
+/// let mut wire = Vec::new();
+/// let mut sendto = SendTo::<Lines, _>::new(&mut wire, "writer");
+/// for line in ["Yeah, but no", "python generators rock!"] {
+///     sendto.send(line)?;
+/// }
+/// sendto.close()?;
+/// drop(sendto);
+///
+/// // The other side: recvfrom(f, grep("python", ...)).
+/// let mut found = Vec::new();
+/// let mut input = FrameReader::open(&wire[..], "the wire", DEFAULT_MAX_FRAME)?;
+/// let mut grep = Grep::new("python", collect(&mut found));
+/// recv_from::<Lines, _, _>(&mut input, "reader", &mut grep, &Shutdown::never())?;
+/// assert_eq!(found, ["python generators rock!"]);
+/// # Ok::<(), copipe::Error>(())
+/// ```
 pub fn recv_from<K, R, S>(
     input: &mut FrameReader<R>,
     stage: &str,
