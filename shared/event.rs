@@ -14,7 +14,7 @@
 //! own them ([`Record::into_owned`] gives a `'static` copy for a thread or a queue).
 
 use std::borrow::Cow;
-use std::fmt;
+use std::fmt::{self, Write as _};
 
 use serde::{Deserialize, Serialize};
 
@@ -162,8 +162,23 @@ impl fmt::Display for Record<'_> {
     }
 }
 
-/// Formats a string the way Python's `repr()` does for `str`, so printed events read like
-/// the seed's output.
+/// Formats a string the way Python 3's `repr()` does for `str`, so printed events read like
+/// the seed's output, byte for byte.
+///
+/// Python's rule (`unicode_repr`): `\\`, the quote, `\t`, `\n` and `\r` are escaped; other
+/// ASCII controls and DEL become `\xHH`; non-ASCII characters print as themselves when
+/// `str.isprintable()` holds for them, and are escaped otherwise as `\xHH`, `\uHHHH` or
+/// `\UHHHHHHHH`. Not printable are the general categories Cc, Cf, Cs, Co, Cn (unassigned), Zl,
+/// Zp and Zs (so U+00A0, U+2028 and U+FEFF are escaped). The categories come from
+/// `unicode-general-category`; a character assigned in a newer Unicode than the running
+/// Python knows is printed here where that Python would escape it.
+///
+/// ```
+/// use copipe::event::PyStr;
+/// assert_eq!(PyStr("Clark\u{a0}& Schiller").to_string(), "'Clark\\xa0& Schiller'");
+/// assert_eq!(PyStr("\u{feff}caf\u{e9}\u{2028}").to_string(), "'\\ufeffcaf\u{e9}\\u2028'");
+/// assert_eq!(PyStr("it's").to_string(), "\"it's\"");
+/// ```
 pub struct PyStr<'s>(pub &'s str);
 
 impl fmt::Display for PyStr<'_> {
@@ -173,7 +188,7 @@ impl fmt::Display for PyStr<'_> {
         } else {
             '\''
         };
-        write!(f, "{quote}")?;
+        f.write_char(quote)?;
         for c in self.0.chars() {
             match c {
                 '\\' => f.write_str("\\\\")?,
@@ -181,12 +196,52 @@ impl fmt::Display for PyStr<'_> {
                 '\r' => f.write_str("\\r")?,
                 '\t' => f.write_str("\\t")?,
                 c if c == quote => write!(f, "\\{c}")?,
-                c if (c as u32) < 0x20 || c as u32 == 0x7f => write!(f, "\\x{:02x}", c as u32)?,
-                c => write!(f, "{c}")?,
+                c if c < ' ' || c == '\x7f' => write!(f, "\\x{:02x}", u32::from(c))?,
+                c if c.is_ascii() || py_printable(c) => f.write_char(c)?,
+                c if u32::from(c) <= 0xff => write!(f, "\\x{:02x}", u32::from(c))?,
+                c if u32::from(c) <= 0xffff => write!(f, "\\u{:04x}", u32::from(c))?,
+                c => write!(f, "\\U{:08x}", u32::from(c))?,
             }
         }
-        write!(f, "{quote}")
+        f.write_char(quote)
     }
+}
+
+/// The pieces in which Python's SAX parser (expat) reports a run of character data: each
+/// line end is a `characters()` call of its own, between the text before and after it.
+///
+/// copipe's [`XmlEvent::Text`] carries the run whole (what a stage needs); the examples that
+/// print every SAX call cut it with this to print what the seed prints, line for line.
+/// Expat also cuts where an entity reference (`&amp;`) stands and where its input buffers
+/// end; those places are not known after parsing, so they are not reproduced.
+///
+/// ```
+/// let pieces: Vec<&str> = copipe::event::expat_pieces("\t\n \nbus").collect();
+/// assert_eq!(pieces, ["\t", "\n", " ", "\n", "bus"]);
+/// ```
+pub fn expat_pieces(text: &str) -> impl Iterator<Item = &str> {
+    text.split_inclusive('\n').flat_map(|line| {
+        let (before, newline) = line.split_at(line.len() - usize::from(line.ends_with('\n')));
+        [before, newline]
+            .into_iter()
+            .filter(|piece| !piece.is_empty())
+    })
+}
+
+/// Python's `str.isprintable()` for one non-ASCII character.
+fn py_printable(c: char) -> bool {
+    use unicode_general_category::{get_general_category, GeneralCategory as G};
+    !matches!(
+        get_general_category(c),
+        G::Control
+            | G::Format
+            | G::Surrogate
+            | G::PrivateUse
+            | G::Unassigned
+            | G::LineSeparator
+            | G::ParagraphSeparator
+            | G::SpaceSeparator
+    )
 }
 
 /// Events that can be copied into an owned, `'static` form: what a [`Threaded`] stage puts
