@@ -1,9 +1,53 @@
-//! The seed's Part 7, "Task Exit": tasks that finish are reported `Task N terminated`.
+//! The seed's Part 7, "Task Exit": tasks that end are reported by the scheduler's `exit()`.
 //!
-//! Run: `cargo run --example sched_exit`. The scenario itself is
-//! `copipe::sched::demos::exit`; `tests/sched.rs` checks its output against the seed and
-//! against `benches/sched/pyos.py scenario exit`.
+//! ```python
+//! def foo():
+//!     for i in xrange(3):
+//!         print "I'm foo"
+//!         yield
+//!
+//! def bar():
+//!     for i in xrange(5):
+//!         print "I'm bar"
+//!         yield
+//!
+//! sched = Scheduler()
+//! sched.new(foo())
+//! sched.new(bar())
+//! sched.mainloop()
+//! ```
+//!
+//! A task ends by returning from its `async fn`; the kernel prints `Task N terminated`, where
+//! the seed's `mainloop` catches `StopIteration` and calls `exit(task)`.
+//!
+//! Run: `cargo run --example sched_exit`
 
-fn main() -> std::process::ExitCode {
-    copipe::sched::demos::example_main("exit", std::env::args().skip(1))
+use std::process::ExitCode;
+
+use copipe::sched::{Scheduler, Sys};
+use copipe::Error;
+
+async fn foo(sys: Sys) {
+    for _ in 0..3 {
+        sys.println("I'm foo");
+        sys.yield_now().await;
+    }
+}
+
+async fn bar(sys: Sys) {
+    for _ in 0..5 {
+        sys.println("I'm bar");
+        sys.yield_now().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let mut sched = Scheduler::new();
+    sched.spawn(foo);
+    sched.spawn(bar);
+    let outcome = sched
+        .mainloop()
+        .map(drop)
+        .map_err(|e| Error::io("writing output", e));
+    copipe::run::finish("sched_exit", outcome)
 }

@@ -1,9 +1,57 @@
 //! The seed's Part 7, "System Calls": `mytid = yield GetTid()`.
 //!
-//! Run: `cargo run --example sched_gettid`. The scenario itself is
-//! `copipe::sched::demos::gettid`; `tests/sched.rs` checks its output against the seed and
-//! against `benches/sched/pyos.py scenario gettid`.
+//! ```python
+//! def foo():
+//!     mytid = yield GetTid()
+//!     for i in xrange(5):
+//!         print "I'm foo", mytid
+//!         yield
+//!
+//! def bar():
+//!     mytid = yield GetTid()
+//!     for i in xrange(3):
+//!         print "I'm bar", mytid
+//!         yield
+//!
+//! sched = Scheduler()
+//! sched.new(foo())
+//! sched.new(bar())
+//! sched.mainloop()
+//! ```
+//!
+//! Yielding a `SystemCall` is awaiting one: `sys.get_tid().await` traps into the kernel,
+//! whose handler puts the task id in the task's `sendval` and schedules it again.
+//!
+//! Run: `cargo run --example sched_gettid`
 
-fn main() -> std::process::ExitCode {
-    copipe::sched::demos::example_main("gettid", std::env::args().skip(1))
+use std::process::ExitCode;
+
+use copipe::sched::{Scheduler, Sys};
+use copipe::Error;
+
+async fn foo(sys: Sys) {
+    let mytid = sys.get_tid().await;
+    for _ in 0..5 {
+        sys.println(format_args!("I'm foo {mytid}"));
+        sys.yield_now().await;
+    }
+}
+
+async fn bar(sys: Sys) {
+    let mytid = sys.get_tid().await;
+    for _ in 0..3 {
+        sys.println(format_args!("I'm bar {mytid}"));
+        sys.yield_now().await;
+    }
+}
+
+fn main() -> ExitCode {
+    let mut sched = Scheduler::new();
+    sched.spawn(foo);
+    sched.spawn(bar);
+    let outcome = sched
+        .mainloop()
+        .map(drop)
+        .map_err(|e| Error::io("writing output", e));
+    copipe::run::finish("sched_gettid", outcome)
 }

@@ -1,9 +1,72 @@
-//! The seed's Part 7, Beyond the seed: ping-pong between tasks with Send(tid, msg) and `Recv()`.
+//! Beyond the seed's listings, where it ends ("tasks communicate only by task id, through
+//! the scheduler"): ping-pong with `Send(tid, msg)` and `Recv()`.
 //!
-//! Run: `cargo run --example sched_message`. The scenario itself is
-//! `copipe::sched::demos::message`; `tests/sched.rs` checks its output against the seed and
-//! against `benches/sched/pyos.py scenario message`.
+//! ```python
+//! def pong(peer):
+//!     while True:
+//!         msg = yield Recv()
+//!         if msg == "stop":
+//!             print "pong stops"
+//!             break
+//!         print "pong got", msg
+//!         yield Send(peer, msg.replace("ping", "pong"))
+//!
+//! def main():
+//!     me = yield GetTid()
+//!     child = yield NewTask(pong(me))
+//!     for i in xrange(3):
+//!         yield Send(child, "ping %d" % i)
+//!         reply = yield Recv()
+//!         print "main got", reply
+//!     yield Send(child, "stop")
+//!     yield WaitTask(child)
+//!     sent = yield Send(child, "anyone?")
+//!     print "send to exited task:", sent
+//!     print "main done"
+//! ```
+//!
+//! (`benches/sched/pyos.py scenario message` runs this Python.)
+//!
+//! Run: `cargo run --example sched_message`
 
-fn main() -> std::process::ExitCode {
-    copipe::sched::demos::example_main("message", std::env::args().skip(1))
+use std::process::ExitCode;
+
+use copipe::sched::{Scheduler, Sys, Tid};
+use copipe::Error;
+
+async fn pong(sys: Sys, peer: Tid) {
+    loop {
+        let msg = sys.recv().await;
+        if msg == "stop" {
+            sys.println("pong stops");
+            break;
+        }
+        sys.println(format_args!("pong got {msg}"));
+        sys.send(peer, msg.replace("ping", "pong")).await;
+    }
+}
+
+async fn main_task(sys: Sys) {
+    let me = sys.get_tid().await;
+    let child = sys.new_task(move |sys| pong(sys, me)).await;
+    for i in 0..3 {
+        sys.send(child, format!("ping {i}")).await;
+        let reply = sys.recv().await;
+        sys.println(format_args!("main got {reply}"));
+    }
+    sys.send(child, "stop".to_owned()).await;
+    sys.wait_task(child).await;
+    let sent = sys.send(child, "anyone?".to_owned()).await;
+    sys.println(format_args!("send to exited task: {sent}"));
+    sys.println("main done");
+}
+
+fn main() -> ExitCode {
+    let mut sched = Scheduler::new();
+    sched.spawn(main_task);
+    let outcome = sched
+        .mainloop()
+        .map(drop)
+        .map_err(|e| Error::io("writing output", e));
+    copipe::run::finish("sched_message", outcome)
 }

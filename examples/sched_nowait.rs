@@ -1,9 +1,58 @@
-//! The seed's Part 7, "Waiting for Tasks" without `WaitTask`: main ends before its children.
+//! The seed's Part 7, "Waiting for Tasks", first version: main starts two children and ends
+//! without waiting for them.
 //!
-//! Run: `cargo run --example sched_nowait`. The scenario itself is
-//! `copipe::sched::demos::nowait`; `tests/sched.rs` checks its output against the seed and
-//! against `benches/sched/pyos.py scenario nowait`.
+//! ```python
+//! def foo():
+//!     for i in xrange(5):
+//!         print "I'm foo"
+//!         yield
+//!
+//! def bar():
+//!     for i in xrange(5):
+//!         print "I'm bar"
+//!         yield
+//!
+//! def main():
+//!     child = yield NewTask(foo())
+//!     child2 = yield NewTask(bar())
+//!
+//! sched = Scheduler()
+//! sched.new(main())
+//! sched.mainloop()
+//! ```
+//!
+//! Run: `cargo run --example sched_nowait` (and `sched_wait` for the version with `WaitTask`).
 
-fn main() -> std::process::ExitCode {
-    copipe::sched::demos::example_main("nowait", std::env::args().skip(1))
+use std::process::ExitCode;
+
+use copipe::sched::{Scheduler, Sys};
+use copipe::Error;
+
+async fn foo(sys: Sys) {
+    for _ in 0..5 {
+        sys.println("I'm foo");
+        sys.yield_now().await;
+    }
+}
+
+async fn bar(sys: Sys) {
+    for _ in 0..5 {
+        sys.println("I'm bar");
+        sys.yield_now().await;
+    }
+}
+
+async fn main_task(sys: Sys) {
+    let _child = sys.new_task(foo).await;
+    let _child2 = sys.new_task(bar).await;
+}
+
+fn main() -> ExitCode {
+    let mut sched = Scheduler::new();
+    sched.spawn(main_task);
+    let outcome = sched
+        .mainloop()
+        .map(drop)
+        .map_err(|e| Error::io("writing output", e));
+    copipe::run::finish("sched_nowait", outcome)
 }

@@ -1,9 +1,66 @@
-//! The seed's Part 7, Beyond the seed: subroutines that make system calls (the course's "trampolining"), as nested async fns.
+//! Beyond the seed's listings: subroutines that make system calls (the course's
+//! "trampolining").
 //!
-//! Run: `cargo run --example sched_trampoline`. The scenario itself is
-//! `copipe::sched::demos::trampoline`; `tests/sched.rs` checks its output against the seed and
-//! against `benches/sched/pyos.py scenario trampoline`.
+//! In Python a generator cannot simply call a generator that yields to the scheduler;
+//! Beazley's `Task.run` keeps a stack of generators and "trampolines" between them:
+//!
+//! ```python
+//! def whoami():
+//!     tid = yield GetTid()
+//!     yield "task %d" % tid
+//!
+//! def greet(name):
+//!     me = yield whoami()          # a subroutine calling a subroutine
+//!     print "%s: hello from %s" % (name, me)
+//! ```
+//!
+//! A Rust `async fn` awaiting another `async fn` already is such a stack: a system call made
+//! three calls deep traps straight into the kernel, and its reply comes back to the same
+//! place. (`benches/sched/pyos.py scenario trampoline` runs the Python.)
+//!
+//! Run: `cargo run --example sched_trampoline`
 
-fn main() -> std::process::ExitCode {
-    copipe::sched::demos::example_main("trampoline", std::env::args().skip(1))
+use std::process::ExitCode;
+
+use copipe::sched::{Scheduler, Sys};
+use copipe::Error;
+
+#[allow(clippy::unused_async)] // the seed's point: a coroutine calling a coroutine
+async fn add(x: i64, y: i64) -> i64 {
+    x + y
+}
+
+async fn whoami(sys: &Sys) -> String {
+    let tid = sys.get_tid().await;
+    format!("task {tid}")
+}
+
+async fn greet(sys: &Sys, name: &str) {
+    let me = whoami(sys).await; // a subroutine calling a subroutine
+    sys.println(format_args!("{name}: hello from {me}"));
+}
+
+async fn worker(sys: Sys, name: &'static str, n: u32) {
+    for _ in 0..n {
+        greet(&sys, name).await;
+    }
+}
+
+async fn main_task(sys: Sys) {
+    let r = add(2, 2).await;
+    sys.println(format_args!("add(2, 2) = {r}"));
+    let child = sys.new_task(|sys| worker(sys, "worker", 2)).await;
+    greet(&sys, "main").await;
+    sys.wait_task(child).await;
+    sys.println("main done");
+}
+
+fn main() -> ExitCode {
+    let mut sched = Scheduler::new();
+    sched.spawn(main_task);
+    let outcome = sched
+        .mainloop()
+        .map(drop)
+        .map_err(|e| Error::io("writing output", e));
+    copipe::run::finish("sched_trampoline", outcome)
 }

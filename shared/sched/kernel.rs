@@ -31,8 +31,8 @@
 //! `exit_waiting` area, and a main loop that pulls a task, runs it to its next yield, and
 //! either reschedules it (a bare yield), reports it terminated (it finished), or hands its
 //! system call to the matching handler, which alone decides when the task runs again. That
-//! rule is what makes the output order match the seed's line for line; see the `demos`
-//! module for the seed's scenarios.
+//! rule is what makes the output order match the seed's line for line; the `sched_*`
+//! examples run the seed's scenarios.
 //!
 //! Beyond the seed: message passing (`Send`/`Recv`), I/O and timer waiting areas, a way to
 //! stop the loop early ([`Until`]), and deadlock detection where the seed's

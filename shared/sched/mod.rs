@@ -30,15 +30,15 @@
 //!   `WriteWait(f)`) and [`Sys::sleep`]; the kernel sleeps in `poll(2)` when nothing is
 //!   ready, and an [`echo`] server serves many clients with one task each;
 //! - subroutines that make system calls, which need Beazley's "trampolining" in Python and
-//!   are plain nested `async fn` calls here ([`demos::trampoline`]).
+//!   are plain nested `async fn` calls here (the `sched_trampoline` example).
 //!
 //! The scheduler is its own small executor (no async runtime): a FIFO ready queue of task
 //! ids, a task map, and the waiting areas. It does not use wakers: as in the seed, a task
 //! becomes ready only when a system call's handler, or an I/O or timer event the kernel
 //! watches, puts it back on the ready queue. The order of events is therefore exactly the
-//! seed's; [`demos`] reproduces each of the seed's examples, and `tests/sched.rs` checks them
-//! against the seed's printed results and against `benches/sched/pyos.py`, the seed's
-//! scheduler ported to Python 3.
+//! seed's: the `sched_*` examples are the seed's Part 7 programs, task for task, and the
+//! tests check their output against the seed's printed results and against
+//! `benches/sched/pyos.py`, the seed's scheduler ported to Python 3.
 //!
 //! ```
 //! use copipe::sched::{Capture, Scheduler, Sys};
@@ -71,7 +71,6 @@
 //! ```
 
 mod console;
-pub mod demos;
 pub mod echo;
 mod io;
 mod kernel;
