@@ -11,13 +11,17 @@
 //! seed nests its coroutines. With `--threaded`, the filters and the printer run in a
 //! worker thread behind a queue (the seed's `threaded(target)`, Part 3).
 //!
-//! Run: `cargo run --release --example buses -- [--threaded] [FILE]`
+//! `--route` and `--direction` choose other buses than the seed's northbound 22s.
+//!
+//! Run: `cargo run --release --example buses -- [--route R] [--direction D] [--threaded] [FILE]`
 //! (FILE defaults to `examples/data/allroutes.xml`).
 
 use std::fs::File;
 use std::io::{self, BufWriter};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sink::Threaded;
 use copipe::stages::bus_locations::BusLocations;
 use copipe::stages::buses::BusesToDicts;
@@ -25,17 +29,34 @@ use copipe::stages::filter::FilterOnField;
 use copipe::stages::xml::xml_events;
 use copipe::{Error, Record, Result};
 
-const DEFAULT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml");
+/// Print where the buses of one route and direction are, as the seed's bus program does.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The route to keep (the seed's `filter_on_field("route", "22", ...)`).
+    #[arg(long, default_value = "22")]
+    route: String,
+    /// The direction to keep (the seed's `filter_on_field("direction", "North Bound", ...)`).
+    #[arg(long, default_value = "North Bound")]
+    direction: String,
+    /// Run the filters and the printer in a worker thread (the seed's `threaded`, Part 3).
+    #[arg(long)]
+    threaded: bool,
+    /// The bus-tracker snapshot (default: the shipped allroutes.xml).
+    #[arg(default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml"))]
+    file: PathBuf,
+}
 
-fn run(path: &str, threaded: bool) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::io(format!("opening {path}"), e))?;
+fn run(args: &Args) -> Result<()> {
+    let path = &args.file;
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let out = BufWriter::with_capacity(64 << 10, io::stdout());
     let locations = FilterOnField::new(
         "route",
-        "22",
-        FilterOnField::new("direction", "North Bound", BusLocations::new(out)),
+        args.route.as_str(),
+        FilterOnField::new("direction", args.direction.as_str(), BusLocations::new(out)),
     );
-    if threaded {
+    if args.threaded {
         let worker = Threaded::<Record<'static>>::new(locations);
         xml_events(file, &mut BusesToDicts::new(worker))
     } else {
@@ -44,17 +65,5 @@ fn run(path: &str, threaded: bool) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let mut threaded = false;
-    let mut path = DEFAULT_FILE.to_owned();
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--threaded" => threaded = true,
-            "-h" | "--help" => {
-                println!("usage: buses [--threaded] [FILE]   (default {DEFAULT_FILE})");
-                return ExitCode::SUCCESS;
-            }
-            _ => path = arg,
-        }
-    }
-    copipe::run::finish("buses", run(&path, threaded))
+    copipe::run::finish("buses", run(&Args::parse()))
 }

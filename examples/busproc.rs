@@ -13,6 +13,7 @@
 use std::io::{self, BufWriter};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::link::{self, FrameReader, Records, DEFAULT_MAX_FRAME};
 use copipe::signals::Shutdown;
 use copipe::stages::bus_locations::BusLocations;
@@ -40,6 +41,12 @@ fn run() -> Result<()> {
         })
 }
 
+/// Read bus records on standard input (from the coprocess example) and print the seed's query.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("busproc", run())
 }

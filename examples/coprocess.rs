@@ -13,17 +13,26 @@
 //! (the child is found next to this program; FILE defaults to `examples/data/allroutes.xml`).
 
 use std::fs::File;
+use std::path::{Path, PathBuf};
 use std::process::{Command, ExitCode, Stdio};
 
+use clap::Parser;
 use copipe::link::{Records, SendTo};
 use copipe::stages::buses::BusesToDicts;
 use copipe::stages::xml::xml_events;
 use copipe::{Error, Result};
 
-const DEFAULT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml");
+/// Run the seed's bus query with the filters and the printer in another process (busproc).
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The bus-tracker snapshot (default: the shipped allroutes.xml).
+    #[arg(default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml"))]
+    file: PathBuf,
+}
 
-fn run(path: &str) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::io(format!("opening {path}"), e))?;
+fn run(path: &Path) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let exe = std::env::current_exe().map_err(|e| Error::io("finding this program", e))?;
     let busproc = exe.with_file_name("busproc");
     let mut child = Command::new(&busproc)
@@ -56,8 +65,5 @@ fn run(path: &str) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_FILE.to_owned());
-    copipe::run::finish("coprocess", run(&path))
+    copipe::run::finish("coprocess", run(&Args::parse().file))
 }

@@ -1,117 +1,100 @@
-//! The seed's `corecv.py`: a coroutine that receives lines, its `close()` and `throw()`
-//! (Part 0).
+//! The seed's sessions with a receiving coroutine: `send()`, `close()` and `throw()`
+//! (Part 0, "Closing a coroutine" and "Throwing an exception").
 //!
-//! Prints the seed's interactive session, prompt lines included. How Rust differs:
+//! ```python
+//! def grep(pattern):
+//!     print "Looking for %s" % pattern
+//!     while True:
+//!         line = (yield)
+//!         if pattern in line:
+//!             print line,
+//! ```
 //!
-//! * no `g.next()` to prime it: `Grep::new` runs the coroutine's start ("Looking for
-//!   python") and returns a stage ready to receive (see the `coroutine` example);
-//! * `close()` is [`Sink::close`]: where Python raises `GeneratorExit` inside the coroutine
-//!   for it to catch, Rust calls a method, and the stage says goodbye there;
-//! * `throw(exc)` delivers an error into the stage at the point where it waits. This grep
-//!   does not handle it, so, as in Python, the error comes straight back out of `throw` to
-//!   the caller (Python prints a traceback) and the stage is finished: a later `send` fails,
-//!   where Python raises `StopIteration`.
+//! Prints the seed's two interactive sessions, prompt lines included. How Rust differs:
+//!
+//! * no priming: `Grep::new` runs the coroutine up to its first `yield` ("Looking for
+//!   python") and returns a stage ready to receive, so making the value is both the seed's
+//!   `g = grep("python")` and its `g.next()` (see the `coroutine` example);
+//! * `close()` is [`Sink::close`]; this grep has no `except GeneratorExit`, so closing it
+//!   prints nothing (the `grepclose` example has the handler);
+//! * `throw()` is [`Sink::throw`]: the error is delivered into the stage where it waits.
+//!   This grep does not catch it, so (the trait's default) the error comes straight back out
+//!   of `throw` to the caller, where Python prints a traceback ending in the same line.
 //!
 //! Run: `cargo run --example corecv`
 
-use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
 use copipe::error::{Error, IoContext, Result};
 use copipe::Sink;
 
-/// The error thrown in, named as the seed names it.
-#[derive(Debug)]
-struct RuntimeError(&'static str);
-
-impl fmt::Display for RuntimeError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "RuntimeError: {}", self.0)
-    }
-}
-
-impl std::error::Error for RuntimeError {}
-
-/// The seed's `grep(pattern)` coroutine with its `try: ... except GeneratorExit:`.
-struct Grep<W: Write> {
+/// The seed's `grep(pattern)` coroutine, printing the lines that contain `pattern`.
+struct Grep {
     pattern: String,
-    out: W,
-    finished: bool,
 }
 
-impl<W: Write> Grep<W> {
-    fn new(pattern: &str, mut out: W) -> Result<Self> {
-        writeln!(out, "Looking for {pattern}").context_io(|| "writing output".into())?;
+impl Grep {
+    /// Everything before the coroutine's first `(yield)` runs here.
+    fn new(pattern: &str) -> Result<Self> {
+        say(format_args!("Looking for {pattern}"))?;
         Ok(Grep {
             pattern: pattern.to_owned(),
-            out,
-            finished: false,
         })
-    }
-
-    /// The seed's `g.throw(exc)`: this stage has no handler for `error`, so it ends, and the
-    /// error goes back to whoever threw it.
-    fn throw<E: std::error::Error>(&mut self, error: E) -> std::result::Result<(), E> {
-        self.finished = true;
-        Err(error)
     }
 }
 
-impl<W: Write> Sink<str> for Grep<W> {
+impl Sink<str> for Grep {
     fn send(&mut self, line: &str) -> Result<()> {
-        if self.finished {
-            return Err(Error::Other(
-                "send() to a finished coroutine (Python raises StopIteration)".into(),
-            ));
-        }
         if line.contains(&self.pattern) {
-            writeln!(self.out, "{line}").context_io(|| "writing output".into())?;
+            say(line)?;
         }
         Ok(())
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().context_io(|| "writing output".into())
+        io::stdout().flush().context_io(|| "writing output".into())
     }
-    /// The seed's `except GeneratorExit: print "Going away. Goodbye"`.
+    /// No `except GeneratorExit:` in this grep: closing it just ends it.
     fn close(&mut self) -> Result<()> {
-        self.finished = true;
-        writeln!(self.out, "Going away. Goodbye").context_io(|| "writing output".into())?;
         self.flush()
     }
+    // No `throw` here: the default hands the error back, as an uncaught exception.
+}
+
+/// The seed's `RuntimeError`, as a library error whose text names it.
+fn runtime_error(message: &str) -> Error {
+    Error::Other(format!("RuntimeError: {message}"))
+}
+
+/// Writes a line of the transcript (prompts and the stage's prints share the one stdout).
+fn say(line: impl std::fmt::Display) -> Result<()> {
+    writeln!(io::stdout(), "{line}").context_io(|| "writing output".into())
 }
 
 fn session() -> Result<()> {
-    // The prompts and the stage share the line-buffered stdout, so they interleave in order.
-    let mut out = io::stdout();
-    let mut prompt =
-        |text: &str| writeln!(out, ">>> {text}").context_io(|| "writing output".into());
-
-    prompt("g = grep(\"python\")")?;
-    let mut g = Grep::new("python", io::stdout())?;
-    prompt("g.send(\"Yeah, but no, but yeah, but no\")")?;
+    say(">>> g = grep(\"python\")")?;
+    say(">>> g.next()\t# Prime it")?;
+    let mut g = Grep::new("python")?;
+    say(">>> g.send(\"Yeah, but no, but yeah, but no\")")?;
     g.send("Yeah, but no, but yeah, but no")?;
-    prompt("g.send(\"A series of tubes\")")?;
+    say(">>> g.send(\"A series of tubes\")")?;
     g.send("A series of tubes")?;
-    prompt("g.send(\"python generators rock!\")")?;
+    say(">>> g.send(\"python generators rock!\")")?;
     g.send("python generators rock!")?;
-    prompt("g.close()")?;
+    say(">>> g.close()")?;
     g.close()?;
 
-    prompt("g = grep(\"python\")")?;
-    let mut g = Grep::new("python", io::stdout())?;
-    prompt("g.send(\"python generators rock!\")")?;
+    say(">>> g = grep(\"python\")")?;
+    say(">>> g.next()\t# Prime it")?;
+    let mut g = Grep::new("python")?;
+    say(">>> g.send(\"python generators rock!\")")?;
     g.send("python generators rock!")?;
-    prompt("g.throw(RuntimeError, \"You're hosed\")")?;
-    if let Err(thrown) = g.throw(RuntimeError("You're hosed")) {
-        // Python prints the traceback's last line; so do we.
-        writeln!(io::stdout(), "{thrown}").context_io(|| "writing output".into())?;
+    say(">>> g.throw(RuntimeError,\"You're hosed\")")?;
+    match g.throw(runtime_error("You're hosed")) {
+        // Uncaught: back out of throw(), where Python prints the traceback's last line.
+        Err(thrown) => say(thrown),
+        Ok(()) => say("(the coroutine caught it)"),
     }
-    prompt("g.send(\"python again\")")?;
-    if let Err(e) = g.send("python again") {
-        writeln!(io::stdout(), "{e}").context_io(|| "writing output".into())?;
-    }
-    Ok(())
 }
 
 fn main() -> ExitCode {

@@ -17,8 +17,10 @@
 
 use std::fs::File;
 use std::io::{self, BufWriter};
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sink::Threaded;
 use copipe::stages::bus_locations::BusLocations;
 use copipe::stages::buses::BusesToDicts;
@@ -26,10 +28,17 @@ use copipe::stages::filter::FilterOnField;
 use copipe::stages::xml::xml_events;
 use copipe::{Error, Record, Result};
 
-const DEFAULT_FILE: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml");
+/// Run the seed's bus query with the filters and the printer in a worker thread.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The bus-tracker snapshot (default: the shipped allroutes.xml).
+    #[arg(default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/examples/data/allroutes.xml"))]
+    file: PathBuf,
+}
 
-fn run(path: &str) -> Result<()> {
-    let file = File::open(path).map_err(|e| Error::io(format!("opening {path}"), e))?;
+fn run(path: &Path) -> Result<()> {
+    let file = File::open(path).map_err(|e| Error::io(format!("opening {}", path.display()), e))?;
     let printer = BusLocations::new(BufWriter::new(io::stdout()));
     let filters = FilterOnField::new(
         "route",
@@ -41,8 +50,5 @@ fn run(path: &str) -> Result<()> {
 }
 
 fn main() -> ExitCode {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| DEFAULT_FILE.to_owned());
-    copipe::run::finish("cothread", run(&path))
+    copipe::run::finish("cothread", run(&Args::parse().file))
 }

@@ -1,31 +1,66 @@
-//! The seed's `countdown`: a generator is an iterator (Part 0).
+//! The seed's `countdown`: a generator is an iterator (Part 0, "Generators").
 //!
-//! Prints the seed's interactive session, prompt lines included. Where Rust differs, the
-//! transcript says what Python would show:
+//! ```python
+//! def countdown(n):
+//!     while n > 0:
+//!         yield n
+//!         n -= 1
 //!
-//! * calling `countdown(10)` runs nothing in either language: Python returns a generator
-//!   object, Rust a struct whose `next()` runs the body up to the next value;
-//! * Python's `next()` raises `StopIteration` at the end; a Rust iterator returns `None`;
-//! * the "holy grail" countdown receives a new value with `send()`. A Rust iterator has no
-//!   `send`, so [`GrailCountdown`] has one beside `next()`, both resuming the same state
-//!   machine. And `for x in c` would move `c` into the loop, leaving nothing to send to:
-//!   the loop is a `while let` that borrows `c` afresh at each turn.
+//! >>> for i in countdown(5): print i,
+//! 5 4 3 2 1
+//! ```
+//!
+//! Then the seed's session with the version that announces itself (`print "Counting down
+//! from", n` at the top of its body), to show that calling a generator function runs
+//! nothing until the first `next()`:
+//!
+//! ```python
+//! >>> x = countdown(10)
+//! >>> x
+//! <generator object at 0x58490>
+//! >>> x.next()
+//! Counting down from 10
+//! 10
+//! ```
+//!
+//! This program prints these sessions, prompt lines included, as the seed shows them. Where
+//! Rust differs it says so: a generator is a struct implementing `Iterator`, it describes
+//! itself where Python shows the object's address, and the end is `None` where Python
+//! raises `StopIteration`.
 //!
 //! Run: `cargo run --example countdown`
 
+use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-/// The seed's generator `countdown(n)`: counts down from `n` to 1, announcing itself on the
-/// first `next()` (not when created: generators are lazy).
-#[derive(Debug)]
+use copipe::error::{IoContext, Result};
+
+/// The seed's generator `countdown(n)`. Creating it runs nothing: `next()` runs the body up
+/// to the next value, as a generator's `next()` runs it up to the next `yield`.
 struct Countdown {
     n: u32,
+    /// Whether the body starts with the announcing `print` (the seed's second listing).
+    announce: bool,
     started: bool,
 }
 
+/// The seed's first `countdown(n)`: counts down from `n` to 1.
 fn countdown(n: u32) -> Countdown {
-    Countdown { n, started: false }
+    Countdown {
+        n,
+        announce: false,
+        started: false,
+    }
+}
+
+/// The seed's second `countdown(n)`, whose body first prints `Counting down from n`.
+fn countdown_announced(n: u32) -> Countdown {
+    Countdown {
+        n,
+        announce: true,
+        started: false,
+    }
 }
 
 impl Iterator for Countdown {
@@ -34,12 +69,14 @@ impl Iterator for Countdown {
     fn next(&mut self) -> Option<u32> {
         if !self.started {
             self.started = true;
-            // The seed's `print "Counting down from", n` at the top of the body; a
-            // generator's body writes where it likes, so this one writes to stdout too.
-            let _ = writeln!(io::stdout(), "Counting down from {}", self.n);
+            if self.announce {
+                // The body's `print`. A write error here shows at the session's next write
+                // to the same stdout, so it is not lost by being ignored here.
+                let _ = writeln!(io::stdout(), "Counting down from {}", self.n);
+            }
         }
         if self.n == 0 {
-            return None;
+            return None; // Python: raise StopIteration
         }
         let value = self.n;
         self.n -= 1;
@@ -47,82 +84,49 @@ impl Iterator for Countdown {
     }
 }
 
-/// The seed's "holy grail" countdown: `newvalue = (yield n)` resets `n` when a value is
-/// sent in. `resume(None)` is `next()`, `resume(Some(v))` is `send(v)`.
-struct GrailCountdown {
-    n: i64,
-    started: bool,
-}
-
-impl GrailCountdown {
-    fn new(n: i64) -> Self {
-        GrailCountdown { n, started: false }
-    }
-
-    fn resume(&mut self, sent: Option<i64>) -> Option<i64> {
-        if self.started {
-            match sent {
-                Some(newvalue) => self.n = newvalue,
-                None => self.n -= 1,
-            }
+/// What `>>> x` shows: Python prints `<generator object at 0x58490>`.
+impl fmt::Display for Countdown {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let state = if self.started {
+            "running"
         } else {
-            self.started = true;
-            let _ = writeln!(io::stdout(), "Counting down from {}", self.n);
-        }
-        (self.n >= 0).then_some(self.n)
-    }
-
-    /// The seed's `c.send(v)`: resumes with `v` and returns the next value yielded.
-    fn send(&mut self, value: i64) -> Option<i64> {
-        self.resume(Some(value))
+            "not started"
+        };
+        write!(f, "<Countdown n={}, {state}>", self.n)
     }
 }
 
-impl Iterator for GrailCountdown {
-    type Item = i64;
-    fn next(&mut self) -> Option<i64> {
-        self.resume(None)
-    }
+/// Writes a line of the transcript.
+fn say(line: impl fmt::Display) -> Result<()> {
+    writeln!(io::stdout(), "{line}").context_io(|| "writing output".into())
 }
 
-fn session(out: &mut impl Write) -> io::Result<()> {
-    writeln!(out, ">>> for i in countdown(5): print i,")?;
-    out.flush()?;
+fn session() -> Result<()> {
+    say(">>> for i in countdown(5): ...")?;
+    say("...     print i,")?;
     let values: Vec<String> = countdown(5).map(|i| i.to_string()).collect();
-    writeln!(out, "{}", values.join(" "))?;
+    say(values.join(" "))?;
 
-    writeln!(out, ">>> x = countdown(10)")?;
-    let mut x = countdown(10);
-    writeln!(out, ">>> x")?;
-    writeln!(out, "{x:?}")?;
+    // Calling a generator function runs nothing: it makes a generator object.
+    say(">>> x = countdown(10)")?;
+    let x = countdown(10);
+    say(">>> x")?;
+    say(&x)?;
+
+    // The announcing version: its print runs at the first next(), not at the call.
+    say(">>> x = countdown(10)")?;
+    let mut x = countdown_announced(10);
+    say(">>> x")?;
+    say(&x)?;
     loop {
-        writeln!(out, ">>> x.next()")?;
-        out.flush()?;
-        if let Some(value) = x.next() {
-            writeln!(out, "{value}")?;
-        } else {
-            writeln!(out, "None (Python raises StopIteration here)")?;
-            break;
+        say(">>> x.next()")?;
+        match x.next() {
+            Some(value) => say(value)?,
+            None => return say("None: the end (Python raises StopIteration)"),
         }
     }
-
-    writeln!(out, ">>> c = countdown(5)  # the holy grail countdown")?;
-    writeln!(out, ">>> for x in c: print x; if x == 5: c.send(3)")?;
-    out.flush()?;
-    let mut c = GrailCountdown::new(5);
-    while let Some(x) = c.next() {
-        writeln!(out, "{x}")?;
-        if x == 5 {
-            // As in Python, the value `send` returns (3) is not seen by the loop.
-            c.send(3);
-        }
-    }
-    out.flush()
 }
 
 fn main() -> ExitCode {
-    // `Stdout` is shared with the generator's own message; it is line-buffered, so the two
-    // interleave in order.
-    let outcome = session(&mut io::stdout()).map_err(|e| copipe::Error::io("writing output", e));
-    copipe::run::finish("countdown", outcome)
+    copipe::run::finish("countdown", session())
 }
