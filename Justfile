@@ -44,3 +44,7 @@ bench-follow:
 # The coroutine OS: task switches/s, 1M spawns, echo server req/s, vs the Python scheduler.
 bench-sched:
     bash benches/sched/run.sh
+
+# Micro-benchmarks of the hot paths (frame writing, decoding in recv_from, BusesToDicts).
+bench-micro:
+    cargo bench --bench micro

@@ -9,9 +9,9 @@ use copipe::stages::buses::run_buses;
 
 const INFO: StageInfo = StageInfo::new("co-buses", Port::XML, Port::RECORDS);
 
-/// Turn the XML events of a bus-tracker snapshot into one record per <bus> element.
+/// Turn the XML events of a bus-tracker snapshot into one record per `<bus>` element.
 ///
-/// Each element that ends inside a <bus> sets the field of its name to the text gathered
+/// Each element that ends inside a `<bus>` sets the field of its name to the text gathered
 /// since the last start tag, exactly as the seed's `buses_to_dicts` does; fields keep the
 /// order in which they first appear.
 #[derive(Parser)]

@@ -19,7 +19,7 @@ const INFO: StageInfo = StageInfo::new("co-gen-buses", Port::None, Port::Text);
     after_help = "Example: co-gen-buses --buses 100000 --seed 7 --out big.xml && co-xml big.xml | co-buses | co-printer"
 )]
 struct Args {
-    /// How many <bus> elements to write.
+    /// How many `<bus>` elements to write.
     #[arg(long, value_name = "N")]
     buses: u64,
     /// Seed of the random choices; the same seed gives the same file.
