@@ -81,7 +81,8 @@ fn encode<K: Kind, T>(events: &[T], as_event: impl Fn(&T) -> &K::Event<'_>) -> V
 }
 
 mod frame_writing {
-    use super::*;
+    use super::{black_box, io, lines_sample, records_sample, Bencher, ItemsCount, Lines, Records};
+    use super::{SendTo, Sink};
 
     #[divan::bench]
     fn lines(bencher: Bencher) {
@@ -109,14 +110,15 @@ mod frame_writing {
 }
 
 mod recv_from {
-    use super::*;
+    use super::{encode, lines_sample, records_sample, Bencher, Count, ItemsCount, Kind, Lines};
+    use super::{FrameReader, Records, DEFAULT_MAX_FRAME};
 
     /// Decodes a whole stream of `count` events of kind `K`, counting them.
     fn decode_all<K: Kind>(bencher: Bencher, wire: &[u8], count: usize) {
         bencher.counter(ItemsCount::new(count)).bench(|| {
             let mut input = FrameReader::open(wire, "bench", DEFAULT_MAX_FRAME).unwrap();
             let mut counter = Count::default();
-            recv_from::<K, _, _>(&mut input, "bench", &mut counter).unwrap();
+            super::recv_from::<K, _, _>(&mut input, "bench", &mut counter).unwrap();
             assert_eq!(counter.0, count);
         });
     }

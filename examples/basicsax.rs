@@ -82,7 +82,7 @@ impl<W: Write> Sink<XmlEvent<'_>> for MyHandler<W> {
     }
 }
 
-/// Print every SAX event of an XML document, as the seed's MyHandler does.
+/// Print every SAX event of an XML document, as the seed's first SAX handler does.
 #[derive(Parser)]
 #[command(version)]
 struct Args {
