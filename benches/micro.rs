@@ -17,6 +17,7 @@ use std::io;
 
 use copipe::event::{Record, XmlEvent};
 use copipe::link::{recv_from, FrameReader, Kind, Lines, Records, SendTo, DEFAULT_MAX_FRAME};
+use copipe::signals::Shutdown;
 use copipe::sink::{collect, Sink};
 use copipe::stages::buses::BusesToDicts;
 use copipe::stages::xml::xml_events;
@@ -111,14 +112,15 @@ mod frame_writing {
 
 mod recv_from {
     use super::{encode, lines_sample, records_sample, Bencher, Count, ItemsCount, Kind, Lines};
-    use super::{FrameReader, Records, DEFAULT_MAX_FRAME};
+    use super::{FrameReader, Records, Shutdown, DEFAULT_MAX_FRAME};
 
     /// Decodes a whole stream of `count` events of kind `K`, counting them.
     fn decode_all<K: Kind>(bencher: Bencher, wire: &[u8], count: usize) {
         bencher.counter(ItemsCount::new(count)).bench(|| {
             let mut input = FrameReader::open(wire, "bench", DEFAULT_MAX_FRAME).unwrap();
             let mut counter = Count::default();
-            super::recv_from::<K, _, _>(&mut input, "bench", &mut counter).unwrap();
+            super::recv_from::<K, _, _>(&mut input, "bench", &mut counter, &Shutdown::never())
+                .unwrap();
             assert_eq!(counter.0, count);
         });
     }

@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::error::{IoContext, Result};
+use copipe::error::Result;
 use copipe::event::{expat_pieces, PyStr, XmlEvent};
 use copipe::stages::xml::xml_events;
 use copipe::{Error, Sink};
@@ -54,28 +54,24 @@ impl<W: Write> MyHandler<W> {
             .char_indices()
             .nth(40)
             .map_or(self.repr.len(), |(i, _)| i);
-        writeln!(self.out, "characters {}", &self.repr[..cut]).context_io(write_context)
+        writeln!(self.out, "characters {}", &self.repr[..cut]).map_err(Error::writing_output)
     }
-}
-
-fn write_context() -> String {
-    "writing output".into()
 }
 
 impl<W: Write> Sink<XmlEvent<'_>> for MyHandler<W> {
     fn send(&mut self, event: &XmlEvent<'_>) -> Result<()> {
         match event {
             XmlEvent::Start { name, .. } => {
-                writeln!(self.out, "startElement {name}").context_io(write_context)
+                writeln!(self.out, "startElement {name}").map_err(Error::writing_output)
             }
             XmlEvent::End(name) => {
-                writeln!(self.out, "endElement {name}").context_io(write_context)
+                writeln!(self.out, "endElement {name}").map_err(Error::writing_output)
             }
             XmlEvent::Text(text) => expat_pieces(text).try_for_each(|piece| self.characters(piece)),
         }
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().context_io(write_context)
+        self.out.flush().map_err(Error::writing_output)
     }
     fn close(&mut self) -> Result<()> {
         self.flush()

@@ -50,7 +50,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 
-use copipe::error::{Error, IoContext, Result};
+use copipe::error::{Error, Result};
 use copipe::sink::{Broadcast, Shared, Threaded};
 use copipe::stages::grep::Grep;
 use copipe::stages::printer::Printer;
@@ -114,7 +114,7 @@ impl Sink<str> for Loop {
         }
     }
     fn flush(&mut self) -> Result<()> {
-        io::stdout().flush().context_io(|| "writing output".into())
+        io::stdout().flush().map_err(Error::writing_output)
     }
     fn close(&mut self) -> Result<()> {
         self.flush()
@@ -138,7 +138,7 @@ fn send_into_a_running_stage() -> Result<()> {
 }
 
 fn say(line: impl std::fmt::Display) -> Result<()> {
-    writeln!(io::stdout(), "{line}").context_io(|| "writing output".into())
+    writeln!(io::stdout(), "{line}").map_err(Error::writing_output)
 }
 
 fn run() -> Result<()> {

@@ -26,7 +26,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use copipe::error::{Error, IoContext, Result};
+use copipe::error::{Error, Result};
 use copipe::Sink;
 
 /// The seed's `grep(pattern)` coroutine, printing the lines that contain `pattern`.
@@ -52,7 +52,7 @@ impl Sink<str> for Grep {
         Ok(())
     }
     fn flush(&mut self) -> Result<()> {
-        io::stdout().flush().context_io(|| "writing output".into())
+        io::stdout().flush().map_err(Error::writing_output)
     }
     /// No `except GeneratorExit:` in this grep: closing it just ends it.
     fn close(&mut self) -> Result<()> {
@@ -68,7 +68,7 @@ fn runtime_error(message: &str) -> Error {
 
 /// Writes a line of the transcript (prompts and the stage's prints share the one stdout).
 fn say(line: impl std::fmt::Display) -> Result<()> {
-    writeln!(io::stdout(), "{line}").context_io(|| "writing output".into())
+    writeln!(io::stdout(), "{line}").map_err(Error::writing_output)
 }
 
 fn session() -> Result<()> {

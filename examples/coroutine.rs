@@ -10,7 +10,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use copipe::error::{IoContext, Result};
+use copipe::error::{Error, Result};
 use copipe::Sink;
 
 /// The seed's `grep(pattern)` coroutine, printing the lines that contain `pattern`.
@@ -22,7 +22,7 @@ struct Grep<W: Write> {
 impl<W: Write> Grep<W> {
     /// Everything before the coroutine's first `(yield)` runs here.
     fn new(pattern: &str, mut out: W) -> Result<Self> {
-        writeln!(out, "Looking for {pattern}").context_io(|| "writing output".into())?;
+        writeln!(out, "Looking for {pattern}").map_err(Error::writing_output)?;
         Ok(Grep {
             pattern: pattern.to_owned(),
             out,
@@ -33,12 +33,12 @@ impl<W: Write> Grep<W> {
 impl<W: Write> Sink<str> for Grep<W> {
     fn send(&mut self, line: &str) -> Result<()> {
         if line.contains(&self.pattern) {
-            writeln!(self.out, "{line}").context_io(|| "writing output".into())?;
+            writeln!(self.out, "{line}").map_err(Error::writing_output)?;
         }
         Ok(())
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().context_io(|| "writing output".into())
+        self.out.flush().map_err(Error::writing_output)
     }
     fn close(&mut self) -> Result<()> {
         self.flush()

@@ -37,7 +37,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::error::{IoContext, Result};
+use copipe::error::Result;
 use copipe::event::{expat_pieces, XmlEvent};
 use copipe::stages::xml::xml_events;
 use copipe::{Error, Sink};
@@ -49,7 +49,7 @@ struct Printer<W: Write> {
 
 impl<W: Write> Printer<W> {
     fn print(&mut self, event: &XmlEvent<'_>) -> Result<()> {
-        writeln!(self.out, "{event}").context_io(|| "writing output".into())
+        writeln!(self.out, "{event}").map_err(Error::writing_output)
     }
 }
 
@@ -62,7 +62,7 @@ impl<W: Write> Sink<XmlEvent<'_>> for Printer<W> {
         }
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().context_io(|| "writing output".into())
+        self.out.flush().map_err(Error::writing_output)
     }
     fn close(&mut self) -> Result<()> {
         self.flush()

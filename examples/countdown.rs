@@ -34,7 +34,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use copipe::error::{IoContext, Result};
+use copipe::error::{Error, Result};
 
 /// The seed's generator `countdown(n)`. Creating it runs nothing: `next()` runs the body up
 /// to the next value, as a generator's `next()` runs it up to the next `yield`.
@@ -98,7 +98,7 @@ impl fmt::Display for Countdown {
 
 /// Writes a line of the transcript.
 fn say(line: impl fmt::Display) -> Result<()> {
-    writeln!(io::stdout(), "{line}").context_io(|| "writing output".into())
+    writeln!(io::stdout(), "{line}").map_err(Error::writing_output)
 }
 
 fn session() -> Result<()> {

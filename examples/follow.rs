@@ -13,7 +13,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::error::{IoContext, Result};
+use copipe::error::{Error, Result};
 use copipe::stages::follow::{Follow, FollowedFile};
 
 /// Print each line appended to FILE, like `tail -f`. Ctrl-C stops.
@@ -30,7 +30,7 @@ fn run(args: Args) -> Result<()> {
     // Stdout is line-buffered: each line shows as soon as it is printed (`print line,`).
     let mut out = io::stdout().lock();
     for line in logfile {
-        writeln!(out, "{}", line?).context_io(|| "writing output".into())?;
+        writeln!(out, "{}", line?).map_err(Error::writing_output)?;
     }
     Ok(())
 }

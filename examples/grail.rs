@@ -38,7 +38,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use copipe::error::{IoContext, Result};
+use copipe::error::{Error, Result};
 
 /// The generator's state between two `yield`s.
 struct Countdown {
@@ -77,7 +77,7 @@ impl Countdown {
 }
 
 fn say(line: impl std::fmt::Display) -> Result<()> {
-    writeln!(io::stdout(), "{line}").context_io(|| "writing output".into())
+    writeln!(io::stdout(), "{line}").map_err(Error::writing_output)
 }
 
 fn run() -> Result<()> {

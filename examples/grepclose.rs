@@ -29,7 +29,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use copipe::error::{IoContext, Result};
+use copipe::error::{Error, Result};
 use copipe::Sink;
 
 /// The seed's `grep(pattern)` coroutine, with its `try: ... except GeneratorExit:`.
@@ -41,7 +41,7 @@ struct Grep<W: Write> {
 impl<W: Write> Grep<W> {
     /// Everything before the coroutine's first `(yield)` runs here (no priming needed).
     fn new(pattern: &str, mut out: W) -> Result<Self> {
-        writeln!(out, "Looking for {pattern}").context_io(|| "writing output".into())?;
+        writeln!(out, "Looking for {pattern}").map_err(Error::writing_output)?;
         Ok(Grep {
             pattern: pattern.to_owned(),
             out,
@@ -53,16 +53,16 @@ impl<W: Write> Sink<str> for Grep<W> {
     fn send(&mut self, line: &str) -> Result<()> {
         if line.contains(&self.pattern) {
             // `print line,`: the line as it is, its own newline included.
-            write!(self.out, "{line}").context_io(|| "writing output".into())?;
+            write!(self.out, "{line}").map_err(Error::writing_output)?;
         }
         Ok(())
     }
     fn flush(&mut self) -> Result<()> {
-        self.out.flush().context_io(|| "writing output".into())
+        self.out.flush().map_err(Error::writing_output)
     }
     /// The seed's `except GeneratorExit: print "Going away. Goodbye"`.
     fn close(&mut self) -> Result<()> {
-        writeln!(self.out, "Going away. Goodbye").context_io(|| "writing output".into())?;
+        writeln!(self.out, "Going away. Goodbye").map_err(Error::writing_output)?;
         self.flush()
     }
 }

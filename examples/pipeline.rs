@@ -11,7 +11,7 @@ use std::io::{self, Write};
 use std::process::ExitCode;
 
 use clap::Parser;
-use copipe::error::{IoContext, Result};
+use copipe::error::{Error, Result};
 use copipe::stages::follow::{Follow, FollowedFile};
 
 /// Print each line appended to FILE that contains "python". Ctrl-C stops.
@@ -39,7 +39,7 @@ fn run(args: Args) -> Result<()> {
     // Pull results out of the processing pipeline.
     let mut out = io::stdout().lock();
     for line in pylines {
-        writeln!(out, "{}", line?).context_io(|| "writing output".into())?;
+        writeln!(out, "{}", line?).map_err(Error::writing_output)?;
     }
     Ok(())
 }

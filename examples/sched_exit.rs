@@ -45,9 +45,6 @@ fn main() -> ExitCode {
     let mut sched = Scheduler::new();
     sched.spawn(foo);
     sched.spawn(bar);
-    let outcome = sched
-        .mainloop()
-        .map(drop)
-        .map_err(|e| Error::io("writing output", e));
+    let outcome = sched.mainloop().map(drop).map_err(Error::writing_output);
     copipe::run::finish("sched_exit", outcome)
 }

@@ -50,9 +50,6 @@ async fn main_task(sys: Sys) {
 fn main() -> ExitCode {
     let mut sched = Scheduler::new();
     sched.spawn(main_task);
-    let outcome = sched
-        .mainloop()
-        .map(drop)
-        .map_err(|e| Error::io("writing output", e));
+    let outcome = sched.mainloop().map(drop).map_err(Error::writing_output);
     copipe::run::finish("sched_kill", outcome)
 }

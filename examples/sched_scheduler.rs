@@ -62,9 +62,6 @@ fn main() -> ExitCode {
         0 => Until::AllExited,
         n => Until::Steps(n),
     };
-    let outcome = sched
-        .run(until)
-        .map(drop)
-        .map_err(|e| Error::io("writing output", e));
+    let outcome = sched.run(until).map(drop).map_err(Error::writing_output);
     copipe::run::finish("sched_scheduler", outcome)
 }

@@ -45,6 +45,6 @@ fn main() -> ExitCode {
     console.flush();
     let outcome = console
         .take_error()
-        .map_or(Ok(()), |e| Err(Error::io("writing output", e)));
+        .map_or(Ok(()), |e| Err(Error::writing_output(e)));
     copipe::run::finish("sched_task", outcome)
 }
