@@ -6,7 +6,7 @@ use clap::Parser;
 use copipe::args::OutputArgs;
 use copipe::protocol::{Port, StageInfo};
 use copipe::run;
-use copipe::stages::xml::run_xml;
+use copipe::stages::xml::{run_xml, XmlLimits};
 
 const INFO: StageInfo = StageInfo::new("co-xml", Port::Text, Port::XML);
 
@@ -25,11 +25,13 @@ struct Args {
     /// The XML file to read; `-` or nothing reads standard input.
     file: Option<PathBuf>,
     #[command(flatten)]
+    limits: XmlLimits,
+    #[command(flatten)]
     output: OutputArgs,
 }
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        run_xml(args.file.as_deref(), &args.output)
+        run_xml(args.file.as_deref(), args.limits, &args.output)
     })
 }

@@ -29,3 +29,4 @@ mod python_stages;
 mod sched;
 mod vectors;
 mod xml_broken;
+mod xml_hostile;

@@ -124,3 +124,21 @@ awk -v p="${SECONDS_OF[pipe]}" -v i="${SECONDS_OF[inline]}" -v b="${SECONDS_OF[b
     printf "pipe / inline            = %.2fx   (aim: within 1.50x)\n", p / i
     if (py > 0) printf "python / pipe            = %.1fx   (aim: at least 5x)\n", py / p
 }'
+
+# Hostile documents (issue 10, part 3): each must finish or be refused in one line, in time
+# linear in its size. Seconds per MB for each, so a quadratic regression shows as a number.
+echo
+echo "hostile documents through co-xml | co-buses (seconds per MB; 'refused' = one-line error):"
+python3 benches/bus/hostile.py "$DATA_DIR/hostile" 2> /dev/null || echo "  (python3 missing: skipped)"
+for doc in "$DATA_DIR"/hostile/*.xml; do
+    [ -f "$doc" ] || continue
+    start=$(now)
+    if "$BIN/co-xml" "$doc" 2> "$TMP/hostile.err" | "$BIN/co-buses" > /dev/null 2>> "$TMP/hostile.err"; then
+        verdict=ok
+    else
+        verdict="refused: $(grep -v 'end-of-stream' "$TMP/hostile.err" | head -1 | sed -E 's/.*error: //' | cut -c1-70)"
+    fi
+    end=$(now)
+    awk -v n="$(basename "$doc")" -v s="$start" -v t="$end" -v b="$(stat -c %s "$doc")" -v v="$verdict" \
+        'BEGIN { printf "  %-24s %7.1f MB %8.3f s %8.4f s/MB  %s\n", n, b / 1e6, t - s, (t - s) / (b / 1e6), v }'
+done

@@ -27,12 +27,19 @@
 //!
 //! The record is reused from one bus to the next (its strings keep their capacity), so a bus
 //! costs no allocation once the first few have been seen.
+//!
+//! Linear whatever the document: a bus's fields are found by a scan while it has a few (real
+//! buses have about a dozen), and through a hash index once it has more, so a hostile bus
+//! with 100,000 distinct children costs 100,000 lookups, not 5 billion comparisons. What one
+//! bus may hold (its field names, values and pending text) is bounded by `--max-record`
+//! bytes, by default the frame limit, since a larger record could not travel anyway.
 
 use std::borrow::Cow;
+use std::collections::HashMap;
 use std::fs::File;
 
 use crate::args::{InputArgs, OutputArgs};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::event::{overwrite, EventKind, Field, Record, XmlEvent};
 use crate::link::{self, Records, SendTo, Xml};
 use crate::signals::Shutdown;
@@ -47,9 +54,19 @@ enum State {
     InBus,
 }
 
+/// A bus with more fields than this finds them through [`BusesToDicts::index`].
+const INDEX_FROM: usize = 32;
+
 /// The seed's `buses_to_dicts(target)` coroutine.
 pub struct BusesToDicts<S> {
     state: State,
+    /// Field name to position in `record.fields`, filled only once a bus has
+    /// [`INDEX_FROM`] fields: small buses never hash.
+    index: HashMap<Box<str>, usize>,
+    /// Bytes the current bus holds (field names, values and `fragments`).
+    held: usize,
+    /// The bound on `held` (`--max-record`).
+    max_record: usize,
     /// The seed's `busdict`, reused: its fields are the first `len` of `record.fields`.
     record: Record<'static>,
     /// Fields of earlier buses kept for their string buffers.
@@ -63,6 +80,9 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
     pub fn new(target: S) -> Self {
         BusesToDicts {
             state: State::SeekingBus,
+            index: HashMap::new(),
+            held: 0,
+            max_record: crate::link::DEFAULT_MAX_FRAME,
             record: Record::new(),
             spare: Vec::new(),
             fragments: String::new(),
@@ -70,27 +90,83 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
         }
     }
 
+    /// Bounds the bytes one bus may hold (names, values and pending text); a bus that grows
+    /// past it is an error naming the option.
+    #[must_use]
+    pub fn with_max_record(mut self, bytes: usize) -> Self {
+        self.max_record = bytes;
+        self
+    }
+
     /// Starts a new, empty `busdict`, keeping the old fields' buffers for reuse.
     fn begin_bus(&mut self) {
         self.spare.append(&mut self.record.fields);
         self.fragments.clear();
+        self.held = 0;
+        if !self.index.is_empty() {
+            // Clearing costs the map's capacity: keep that in proportion to what was used.
+            if self.index.capacity() > 4 * self.index.len().max(INDEX_FROM) {
+                self.index = HashMap::new();
+            } else {
+                self.index.clear();
+            }
+        }
         self.state = State::InBus;
     }
 
-    /// `busdict[name] = "".join(fragments)`, without allocating when a spare field exists.
-    fn set_field(&mut self, name: &str) {
-        let fragments = &self.fragments;
-        if let Some(field) = self.record.fields.iter_mut().find(|f| f.name == name) {
-            overwrite(&mut field.value, fragments);
-            return;
+    /// Position of field `name` in the record, if it is set.
+    fn position(&mut self, name: &str) -> Option<usize> {
+        let fields = &self.record.fields;
+        if fields.len() < INDEX_FROM {
+            return fields.iter().position(|f| f.name == name);
         }
+        if self.index.is_empty() {
+            for (i, f) in fields.iter().enumerate() {
+                self.index.insert(f.name.as_ref().into(), i);
+            }
+        }
+        self.index.get(name).copied()
+    }
+
+    /// `fragments.append(text)`, within the record's bound.
+    fn push_text(&mut self, text: &str) -> Result<()> {
+        self.hold(text.len())?;
+        self.fragments.push_str(text);
+        Ok(())
+    }
+
+    /// Counts `more` bytes against the record's bound.
+    fn hold(&mut self, more: usize) -> Result<()> {
+        self.held += more;
+        if self.held > self.max_record {
+            return Err(Error::Other(format!(
+                "a <bus> element holds over {} bytes of fields and text (raise it with --max-record)",
+                self.max_record
+            )));
+        }
+        Ok(())
+    }
+
+    /// `busdict[name] = "".join(fragments)`, without allocating when a spare field exists.
+    fn set_field(&mut self, name: &str) -> Result<()> {
+        if let Some(i) = self.position(name) {
+            let field = &mut self.record.fields[i];
+            self.held -= field.value.len();
+            overwrite(&mut field.value, &self.fragments);
+            return self.hold(self.fragments.len());
+        }
+        self.hold(name.len() + self.fragments.len())?;
         let mut field = self.spare.pop().unwrap_or(Field {
             name: Cow::Owned(String::new()),
             value: Cow::Owned(String::new()),
         });
         overwrite(&mut field.name, name);
-        overwrite(&mut field.value, fragments);
+        overwrite(&mut field.value, &self.fragments);
+        if !self.index.is_empty() {
+            self.index.insert(name.into(), self.record.fields.len());
+        }
         self.record.fields.push(field);
+        Ok(())
     }
 }
 
@@ -102,13 +178,17 @@ impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {
                 self.begin_bus();
             }
             (State::SeekingBus, _) => {}
-            (State::InBus, XmlEvent::Start { .. }) => self.fragments.clear(),
-            (State::InBus, XmlEvent::Text(text)) => self.fragments.push_str(text),
+            (State::InBus, XmlEvent::Start { .. }) => {
+                // The fragments' bytes now live on in a field value, or are dropped.
+                self.held -= self.fragments.len();
+                self.fragments.clear();
+            }
+            (State::InBus, XmlEvent::Text(text)) => self.push_text(text)?,
             (State::InBus, XmlEvent::End(name)) if name == "bus" => {
                 self.state = State::SeekingBus;
                 self.target.send(&self.record)?;
             }
-            (State::InBus, XmlEvent::End(name)) => self.set_field(name),
+            (State::InBus, XmlEvent::End(name)) => self.set_field(name)?,
         }
         Ok(())
     }
@@ -125,10 +205,11 @@ impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {
 }
 
 /// `co-buses`: XML events in, one record per bus out.
-pub fn run_buses(input: &InputArgs, output: &OutputArgs) -> Result<()> {
+pub fn run_buses(input: &InputArgs, output: &OutputArgs, max_record: usize) -> Result<()> {
     let mut reader = input.open()?;
     let writer = output.open(EventKind::Records)?;
-    let mut buses = BusesToDicts::new(SendTo::<Records, File>::from_writer(writer));
+    let mut buses =
+        BusesToDicts::new(SendTo::<Records, File>::from_writer(writer)).with_max_record(max_record);
     link::recv_from::<Xml, _, _>(&mut reader, "co-buses", &mut buses, &Shutdown::on_signals())
 }
 

@@ -26,6 +26,7 @@
 //! *before* the sink is closed: downstream then sees the stream end without an end-of-stream
 //! marker and reports the failure instead of taking a partial document for a whole one.
 
+mod limits;
 mod position;
 
 use std::borrow::Cow;
@@ -45,6 +46,7 @@ use crate::link::{SendTo, Xml};
 use crate::signals;
 use crate::sink::{deliver_then_close, Sink};
 
+pub use limits::XmlLimits;
 pub use position::LineCounter;
 
 /// Capacity of the buffered reader under the parser.
@@ -60,19 +62,30 @@ pub fn xml_events<R: Read, S>(input: R, target: &mut S) -> Result<()>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
-    deliver_then_close(parse(input, target), target)
+    xml_events_within(input, XmlLimits::default(), target)
 }
 
-/// The parse loop of [`xml_events`], without the close.
-fn parse<R: Read, S>(input: R, target: &mut S) -> Result<()>
+/// [`xml_events`] with bounds other than the defaults.
+pub fn xml_events_within<R: Read, S>(input: R, limits: XmlLimits, target: &mut S) -> Result<()>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
+    deliver_then_close(parse(input, limits, target), target)
+}
+
+/// The parse loop of [`xml_events`], without the close.
+fn parse<R: Read, S>(input: R, limits: XmlLimits, target: &mut S) -> Result<()>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
+    let counter = LineCounter::with_capacity(READ_BUFFER, limits.max_token, input);
     let mut handler = EventHandler {
-        reader: Reader::from_reader(LineCounter::with_capacity(READ_BUFFER, input)),
+        reader: Reader::from_reader(counter),
         text: String::new(),
         depth: 0,
+        open_names: 0,
         root_closed: false,
+        limits,
     };
     let config = handler.reader.config_mut();
     config.trim_text(false);
@@ -114,6 +127,9 @@ struct EventHandler<R: Read> {
     text: String,
     /// Open elements.
     depth: usize,
+    /// Bytes of the open elements' names (the parser keeps them to check end tags).
+    open_names: usize,
+    limits: XmlLimits,
     /// True once the root element has ended: anything but whitespace, comments and
     /// processing instructions after it is an error.
     root_closed: bool,
@@ -128,8 +144,8 @@ impl<R: Read> EventHandler<R> {
         match event {
             Event::Start(start) => {
                 self.send_text(target)?;
+                self.open(start.name().as_ref().len())?;
                 self.start(&start, target)?;
-                self.depth += 1;
             }
             Event::Empty(start) => {
                 self.send_text(target)?;
@@ -140,6 +156,7 @@ impl<R: Read> EventHandler<R> {
             Event::End(end) => {
                 self.send_text(target)?;
                 self.depth -= 1;
+                self.open_names -= end.name().as_ref().len();
                 self.end(Cow::Borrowed(end.name().into_inner()), target)?;
             }
             Event::Text(text) => {
@@ -184,6 +201,27 @@ impl<R: Read> EventHandler<R> {
         Ok(true)
     }
 
+    /// Counts an element opening, within `--max-depth` and `--max-token`.
+    fn open(&mut self, name_len: usize) -> Result<()> {
+        self.depth += 1;
+        self.open_names += name_len;
+        if self.depth > self.limits.max_depth {
+            let message = format!(
+                "elements nested deeper than {} levels (raise it with --max-depth)",
+                self.limits.max_depth
+            );
+            return Err(self.error_at_mark(&message));
+        }
+        if self.open_names > self.limits.max_token {
+            let message = format!(
+                "the names of the open elements take over {} bytes (raise it with --max-token)",
+                self.limits.max_token
+            );
+            return Err(self.error_at_mark(&message));
+        }
+        Ok(())
+    }
+
     /// Sends `('start', (name, attrs))`.
     fn start<S>(&mut self, start: &BytesStart<'_>, target: &mut S) -> Result<()>
     where
@@ -196,6 +234,13 @@ impl<R: Read> EventHandler<R> {
         }
         let mut attrs = Vec::new();
         for attr in start.attributes() {
+            if attrs.len() == self.limits.max_attributes {
+                let message = format!(
+                    "a start tag with over {} attributes (raise it with --max-attributes)",
+                    self.limits.max_attributes
+                );
+                return Err(self.error_at_mark(&message));
+            }
             let attr = attr.map_err(|e| self.error_at_mark(&e.to_string()))?;
             let value = attr
                 .normalized_value(XmlVersion::Implicit1_0)
@@ -255,10 +300,10 @@ impl<R: Read> EventHandler<R> {
     /// Refuses character data that could not travel as one event (pieces joined between
     /// entities can grow without any single token being large).
     fn check_text_size(&self) -> Result<()> {
-        if self.text.len() > position::MAX_TOKEN {
+        if self.text.len() > self.limits.max_token {
             let message = format!(
-                "character data longer than {} bytes between two tags",
-                position::MAX_TOKEN
+                "character data longer than {} bytes between two tags (raise it with --max-token)",
+                self.limits.max_token
             );
             return Err(self.error_at_mark(&message));
         }
@@ -306,17 +351,17 @@ fn push_normalized(out: &mut String, text: &str) {
 }
 
 /// `co-xml [FILE|-]`: an XML document in, XML events out.
-pub fn run_xml(path: Option<&Path>, output: &OutputArgs) -> Result<()> {
+pub fn run_xml(path: Option<&Path>, limits: XmlLimits, output: &OutputArgs) -> Result<()> {
     signals::stop_on_signals();
     let endpoint::Endpoint { file, .. } = endpoint::open_input(path)?;
     let writer = output.open(crate::EventKind::Xml)?;
     let mut sink = SendTo::<Xml, File>::from_writer(writer);
     let is_file = file.metadata().is_ok_and(|m| m.is_file());
     if is_file {
-        xml_events(file, &mut sink)
+        xml_events_within(file, limits, &mut sink)
     } else {
         // A pipe or terminal can keep the parser waiting: let a stop request end the wait.
-        xml_events(StopAwareReader::new(file), &mut sink)
+        xml_events_within(StopAwareReader::new(file), limits, &mut sink)
     }
 }
 

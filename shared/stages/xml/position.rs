@@ -11,14 +11,12 @@
 
 use std::io::{self, BufRead, Read};
 
-/// The longest single token (tag, text run between entities, comment) the reader holds: an
-/// event that large could not travel in one frame anyway.
-pub const MAX_TOKEN: usize = crate::link::DEFAULT_MAX_FRAME;
-
 /// A buffered reader that can say which line and column any offset since the last mark is at.
 pub struct LineCounter<R> {
     inner: R,
     buf: Vec<u8>,
+    /// The longest single token (tag, text run, comment) the buffer may grow to hold.
+    max_token: usize,
     /// Read position in `buf`.
     pos: usize,
     /// End of the bytes read into `buf`.
@@ -34,10 +32,12 @@ pub struct LineCounter<R> {
 }
 
 impl<R: Read> LineCounter<R> {
-    pub fn with_capacity(capacity: usize, inner: R) -> Self {
+    pub fn with_capacity(capacity: usize, max_token: usize, inner: R) -> Self {
+        let max_token = max_token.max(1);
         LineCounter {
             inner,
-            buf: vec![0; capacity.max(1)],
+            buf: vec![0; capacity.clamp(1, max_token)],
+            max_token,
             pos: 0,
             end: 0,
             mark: 0,
@@ -96,13 +96,16 @@ impl<R: Read> LineCounter<R> {
         if self.end == self.buf.len() {
             // One event fills the whole buffer: make room for more of it, up to a bound, so
             // that a corrupt or hostile document cannot make us allocate without limit.
-            if self.buf.len() >= MAX_TOKEN {
+            let max = self.max_token;
+            if self.buf.len() >= max {
                 return Err(io::Error::new(
                     io::ErrorKind::InvalidData,
-                    format!("a single tag or run of text is longer than {MAX_TOKEN} bytes"),
+                    format!(
+                        "a single tag or run of text is longer than {max} bytes (raise it with --max-token)"
+                    ),
                 ));
             }
-            self.buf.resize((self.buf.len() * 2).min(MAX_TOKEN), 0);
+            self.buf.resize((self.buf.len() * 2).min(max), 0);
         }
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
@@ -171,7 +174,7 @@ mod tests {
         let text = b"ab\ncd\n\nefg\nhijklmnop\n\n\nq\nrstuvwxyz0123456789\n";
         for capacity in [1, 2, 3, 5, 8, 64] {
             for step in 1..12 {
-                let mut r = LineCounter::with_capacity(capacity, &text[..]);
+                let mut r = LineCounter::with_capacity(capacity, 1 << 20, &text[..]);
                 let mut offset = 0;
                 loop {
                     r.mark();

@@ -1,0 +1,233 @@
+//! Linear time and bounded memory whatever the document (issue 10, part 3).
+//!
+//! Each hostile document goes through `co-xml | co-buses | co-dump`; every stage must either
+//! finish or refuse with one line naming the option that bounds it, and no stage may hold
+//! more than a fixed amount of memory (peak RSS, read with wait4). Times are measured by
+//! `just bench-bus`, which prints seconds per MB for the same shapes at full size.
+
+use std::fmt::Write as _;
+use std::io::Read;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use crate::common::{cmd, Reaper};
+
+/// The most any stage may hold on these documents (co-xml's buffers are bounded by a few
+/// times --max-token, 16 MiB by default). co-xml needed 165 MB for the 1.8 million
+/// attributes before they were bounded, and co-buses grew with every field.
+const MAX_RSS_MB: i64 = 128;
+
+/// One stage's end: exit code, stderr, peak memory in MB.
+struct Ended {
+    code: Option<i32>,
+    stderr: String,
+    rss_mb: i64,
+}
+
+/// Runs `stages` chained by pipes on `file`, waiting for each with wait4 for its peak RSS.
+fn run_measured(stages: Vec<Command>) -> (Vec<Ended>, Vec<u8>) {
+    let n = stages.len();
+    let mut reaper = Reaper(Vec::new());
+    let mut prev = None;
+    for (i, mut c) in stages.into_iter().enumerate() {
+        c.stdin(prev.take().map_or_else(Stdio::null, Stdio::from));
+        c.stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = c.spawn().expect("spawn stage");
+        if i + 1 < n {
+            prev = child.stdout.take();
+        }
+        reaper.0.push(child);
+    }
+    let errs: Vec<_> = reaper
+        .0
+        .iter_mut()
+        .map(|c| {
+            let mut e = c.stderr.take().unwrap();
+            std::thread::spawn(move || {
+                let mut s = String::new();
+                let _ = e.read_to_string(&mut s);
+                s
+            })
+        })
+        .collect();
+    let mut stdout = Vec::new();
+    let mut last = reaper.0[n - 1].stdout.take().unwrap();
+    last.read_to_end(&mut stdout).unwrap();
+    let mut ended = Vec::new();
+    for (child, err) in reaper.0.iter().zip(errs) {
+        let mut status = 0;
+        // SAFETY: an all-zero rusage is a valid value; wait4 fills it in.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        let pid = libc::pid_t::try_from(child.id()).unwrap();
+        // SAFETY: waits for our own child, which nothing else reaps.
+        let r = unsafe { libc::wait4(pid, &raw mut status, 0, &raw mut usage) };
+        assert_eq!(r, pid, "wait4");
+        let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+        ended.push(Ended {
+            code,
+            stderr: err.join().unwrap(),
+            rss_mb: usage.ru_maxrss / 1024,
+        });
+    }
+    // Reaped already: the reaper's kill and wait find nothing.
+    (ended, stdout)
+}
+
+/// Runs the pipe on `doc` with extra co-xml `args`; asserts every stage finished or refused
+/// in one line naming `--max-...`, within the memory bound. Returns the dump and whether
+/// some stage refused.
+fn feed(dir: &Path, name: &str, doc: &[u8], args: &[&str]) -> (String, bool) {
+    let file = dir.join(name);
+    std::fs::write(&file, doc).unwrap();
+    let mut xml_args = vec![file.to_str().unwrap()];
+    xml_args.extend_from_slice(args);
+    let (ended, stdout) = run_measured(vec![
+        cmd("co-xml", &xml_args),
+        cmd("co-buses", &[]),
+        cmd("co-dump", &[]),
+    ]);
+    let mut refused = false;
+    for (stage, e) in ["co-xml", "co-buses", "co-dump"].iter().zip(&ended) {
+        assert!(
+            e.rss_mb <= MAX_RSS_MB,
+            "{name}: {stage} held {} MB; stderr: {}",
+            e.rss_mb,
+            e.stderr
+        );
+        match e.code {
+            Some(0) => assert!(e.stderr.is_empty(), "{name}: {stage}: {}", e.stderr),
+            Some(1) if e.stderr.contains("without an end-of-stream marker") => {}
+            Some(1) => {
+                assert_eq!(e.stderr.lines().count(), 1, "{name}: {}", e.stderr);
+                assert!(
+                    e.stderr.starts_with(&format!("{stage}: error: "))
+                        && e.stderr.contains("(raise it with --max-"),
+                    "{name}: {}",
+                    e.stderr
+                );
+                refused = true;
+            }
+            other => panic!("{name}: {stage} ended with {other:?}: {}", e.stderr),
+        }
+    }
+    (String::from_utf8(stdout).unwrap(), refused)
+}
+
+fn bus(body: &str) -> Vec<u8> {
+    format!("<buses><bus>{body}</bus></buses>").into_bytes()
+}
+
+#[test]
+fn a_bus_with_80000_distinct_fields_is_one_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut body = String::new();
+    for i in 0..80_000 {
+        write!(body, "<f{i}>{i}</f{i}>").unwrap();
+    }
+    // A field set again keeps its first place and takes the last value.
+    body.push_str("<f7>again</f7>");
+    let (dump, refused) = feed(dir.path(), "fields.xml", &bus(&body), &[]);
+    assert!(!refused);
+    assert_eq!(dump.lines().count(), 1);
+    assert!(dump.contains("'f6': '6', 'f7': 'again', 'f8': '8'"), "{}", &dump[..200]);
+    assert!(dump.contains("'f79999': '79999'}"));
+}
+
+#[test]
+fn a_million_empty_elements_and_huge_text() {
+    let dir = tempfile::tempdir().unwrap();
+    let (dump, refused) = feed(dir.path(), "empty.xml", &bus(&"<e/>".repeat(1_000_000)), &[]);
+    assert!(!refused);
+    assert_eq!(dump.trim_end(), "record {'e': ''}");
+    let text = "x &amp; y ".repeat(1_000_000);
+    let (dump, refused) = feed(dir.path(), "text.xml", &bus(&format!("<t>{text}</t>")), &[]);
+    assert!(!refused);
+    assert_eq!(dump.len(), "record {'t': ''}\n".len() + 6_000_000);
+    // Over the token bound: refused in one line, whatever the bound is set to.
+    let (_, refused) = feed(
+        dir.path(),
+        "text.xml",
+        &bus(&format!("<t>{text}</t>")),
+        &["--max-token", "1000000"],
+    );
+    assert!(refused);
+}
+
+#[test]
+fn many_attributes_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // 1.8 million attributes in one tag (14 MB): refused at --max-attributes.
+    let mut tag = String::from("<buses><bus");
+    let letters: Vec<char> = ('a'..='z').chain('A'..='Z').collect();
+    for i in 0..1_800_000usize {
+        let name: String = [i / 52 / 52 / 52, i / 52 / 52, i / 52, i]
+            .iter()
+            .map(|&d| letters[d % 52])
+            .collect();
+        write!(tag, " {name}=''").unwrap();
+    }
+    assert!(tag.len() < 16_000_000);
+    tag.push_str("/></buses>");
+    let (_, refused) = feed(dir.path(), "attrs.xml", tag.as_bytes(), &[]);
+    assert!(refused);
+
+    // 50,000 are accepted.
+    let mut tag = String::from("<buses><bus");
+    for i in 0..50_000u32 {
+        write!(tag, " a{i}='{i}'").unwrap();
+    }
+    tag.push_str("><id>1</id></bus></buses>");
+    let (dump, refused) = feed(dir.path(), "attrs.xml", tag.as_bytes(), &[]);
+    assert!(!refused);
+    assert_eq!(dump.trim_end(), "record {'id': '1'}");
+}
+
+#[test]
+fn deep_nesting_and_long_names_are_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // A million levels: refused at --max-depth.
+    let deep = format!("{}{}", "<a>".repeat(1_000_000), "</a>".repeat(1_000_000));
+    let (_, refused) = feed(dir.path(), "deep.xml", deep.as_bytes(), &[]);
+    assert!(refused);
+    // 50,000 levels are fine.
+    let deep = format!("{}{}", "<a>".repeat(50_000), "</a>".repeat(50_000));
+    let (dump, refused) = feed(dir.path(), "deep.xml", deep.as_bytes(), &[]);
+    assert!(!refused && dump.is_empty());
+    // Levels of 1,000-character names: the open names are bounded by --max-token.
+    let name = "n".repeat(1000);
+    let deep = format!("<{name}>").repeat(20_000);
+    let (_, refused) = feed(
+        dir.path(),
+        "deep-names.xml",
+        deep.as_bytes(),
+        &["--max-token", "4000000"],
+    );
+    assert!(refused);
+    // One long name is fine within the bound.
+    let name = "n".repeat(2_000_000);
+    let doc = bus(&format!("<{name}>x</{name}>"));
+    let (dump, refused) = feed(dir.path(), "long-name.xml", &doc, &[]);
+    assert!(!refused);
+    assert_eq!(dump.len(), "record {'': 'x'}\n".len() + name.len());
+}
+
+#[test]
+fn co_buses_bounds_what_one_bus_holds() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("big-bus.xml");
+    let value = "v".repeat(1_000_000);
+    let mut body = String::new();
+    for i in 0..20 {
+        write!(body, "<f{i}>{value}</f{i}>").unwrap();
+    }
+    std::fs::write(&file, bus(&body)).unwrap();
+    let (ended, _) = run_measured(vec![
+        cmd("co-xml", &[file.to_str().unwrap()]),
+        cmd("co-buses", &["--max-record", "5000000"]),
+    ]);
+    assert_eq!(ended[1].code, Some(1));
+    assert_eq!(
+        ended[1].stderr.trim_end(),
+        "co-buses: error: a <bus> element holds over 5000000 bytes of fields and text (raise it with --max-record)"
+    );
+}
