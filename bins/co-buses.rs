@@ -31,5 +31,7 @@ struct Args {
 }
 
 fn main() -> ExitCode {
-    run::stage_main(&INFO, |args: Args| run_buses(&args.input, &args.output, args.max_record))
+    run::stage_main(&INFO, |args: Args| {
+        run_buses(&args.input, &args.output, args.max_record)
+    })
 }
