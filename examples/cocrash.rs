@@ -50,6 +50,7 @@ use std::process::ExitCode;
 use std::rc::Rc;
 use std::sync::{Arc, Mutex, PoisonError};
 
+use clap::Parser;
 use copipe::error::{Error, Result};
 use copipe::sink::{Broadcast, Shared, Threaded};
 use copipe::stages::grep::Grep;
@@ -146,6 +147,12 @@ fn run() -> Result<()> {
     send_into_a_running_stage()
 }
 
+/// Run the seed's hidden danger: threads sharing one stage, and a re-entrant send.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("cocrash", run())
 }

@@ -26,6 +26,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::error::{Error, Result};
 use copipe::Sink;
 
@@ -97,6 +98,12 @@ fn session() -> Result<()> {
     }
 }
 
+/// Print the seed's grep sessions: send, close, and throw.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("corecv", session())
 }

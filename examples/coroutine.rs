@@ -10,6 +10,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::error::{Error, Result};
 use copipe::Sink;
 
@@ -54,6 +55,12 @@ fn run() -> Result<()> {
     g.close()
 }
 
+/// Run the seed's grep coroutine, ready without priming.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("coroutine", run())
 }

@@ -34,6 +34,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::error::{Error, Result};
 
 /// The seed's generator `countdown(n)`. Creating it runs nothing: `next()` runs the body up
@@ -127,6 +128,12 @@ fn session() -> Result<()> {
     }
 }
 
+/// Print the seed's countdown sessions: a generator is an iterator.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("countdown", session())
 }

@@ -11,31 +11,26 @@ use std::io::{self, Write};
 use std::net::TcpListener;
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::echo;
+use copipe::Error;
+
+/// An echo server on the coroutine OS: one task per client, on 127.0.0.1.
+#[derive(Parser)]
+#[command(version)]
+struct Args {
+    /// The port to listen on (0 picks a free one); printed on the first line.
+    #[arg(default_value_t = 0)]
+    port: u16,
+    /// Do not print a line when a client leaves.
+    #[arg(long)]
+    quiet: bool,
+}
 
 fn main() -> ExitCode {
-    let mut port: u16 = 0;
-    let mut quiet = false;
-    for arg in std::env::args().skip(1) {
-        match arg.as_str() {
-            "--quiet" => quiet = true,
-            _ => {
-                if let Ok(p) = arg.parse() {
-                    port = p;
-                } else {
-                    eprintln!("usage: echo_server [PORT] [--quiet]");
-                    return ExitCode::from(2);
-                }
-            }
-        }
-    }
-    match run(port, quiet) {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("echo_server: error: {e}");
-            ExitCode::FAILURE
-        }
-    }
+    let args = Args::parse();
+    let outcome = run(args.port, args.quiet).map_err(|e| Error::io("serving", e));
+    copipe::run::finish("echo_server", outcome)
 }
 
 fn run(port: u16, quiet: bool) -> io::Result<()> {

@@ -38,6 +38,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::error::{Error, Result};
 
 /// The generator's state between two `yield`s.
@@ -92,6 +93,12 @@ fn run() -> Result<()> {
     Ok(())
 }
 
+/// Print the seed's holy grail countdown: a generator that also receives.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("grail", run())
 }

@@ -29,6 +29,7 @@
 use std::io::{self, Write};
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::error::{Error, Result};
 use copipe::Sink;
 
@@ -75,6 +76,12 @@ fn run() -> Result<()> {
     g.close()
 }
 
+/// Run the seed's grep with a close handler.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     copipe::run::finish("grepclose", run())
 }

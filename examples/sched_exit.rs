@@ -24,6 +24,7 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::{Scheduler, Sys};
 use copipe::Error;
 
@@ -41,7 +42,13 @@ async fn bar(sys: Sys) {
     }
 }
 
+/// Tasks that end are reported (the seed's Part 7, Task Exit).
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     let mut sched = Scheduler::new();
     sched.spawn(foo);
     sched.spawn(bar);

@@ -26,6 +26,7 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::{Scheduler, Sys};
 use copipe::Error;
 
@@ -45,7 +46,13 @@ async fn bar(sys: Sys) {
     }
 }
 
+/// Tasks ask the kernel for their id (the seed's Part 7, System Calls).
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     let mut sched = Scheduler::new();
     sched.spawn(foo);
     sched.spawn(bar);

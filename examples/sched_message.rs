@@ -31,6 +31,7 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::{Scheduler, Sys, Tid};
 use copipe::Error;
 
@@ -61,7 +62,13 @@ async fn main_task(sys: Sys) {
     sys.println("main done");
 }
 
+/// Tasks exchange messages by task id, through the kernel.
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     let mut sched = Scheduler::new();
     sched.spawn(main_task);
     let outcome = sched.mainloop().map(drop).map_err(Error::writing_output);

@@ -24,6 +24,7 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::{yield_now, Console, Task, Tid};
 use copipe::Error;
 
@@ -34,7 +35,13 @@ async fn foo(console: Console) {
     yield_now().await;
 }
 
+/// Run a task by hand (the seed's Part 7, Defining Tasks).
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     // One console for the tasks and this main, so the lines come out in the order they run.
     let console = Console::stdout();
     let mut t1: Task = Task::new(Tid(1), foo(console.clone()));

@@ -22,6 +22,7 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::{Scheduler, Sys};
 use copipe::Error;
 
@@ -55,7 +56,13 @@ async fn main_task(sys: Sys) {
     sys.println("main done");
 }
 
+/// Subroutines that make system calls (the course's trampolining).
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     let mut sched = Scheduler::new();
     sched.spawn(main_task);
     let outcome = sched.mainloop().map(drop).map_err(Error::writing_output);

@@ -16,6 +16,7 @@
 
 use std::process::ExitCode;
 
+use clap::Parser;
 use copipe::sched::{Scheduler, Sys};
 use copipe::Error;
 
@@ -41,7 +42,13 @@ async fn main_task(sys: Sys) {
     let _child2 = sys.new_task(bar).await;
 }
 
+/// A task waits for its child to exit (the seed's Part 7, Waiting for Tasks).
+#[derive(Parser)]
+#[command(version)]
+struct Args {}
+
 fn main() -> ExitCode {
+    Args::parse();
     let mut sched = Scheduler::new();
     sched.spawn(main_task);
     let outcome = sched.mainloop().map(drop).map_err(Error::writing_output);

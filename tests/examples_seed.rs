@@ -792,3 +792,28 @@ fn log_followers_print_what_tail_f_and_grep_print() {
         }
     }
 }
+
+/// Unix manners: every example answers `--help` (exit 0, a usage on stdout) and refuses a
+/// flag it does not know (exit 2, the flag named on stderr, nothing done).
+#[test]
+fn every_example_answers_help_and_refuses_unknown_flags() {
+    for name in EXAMPLES {
+        let help = Command::new(example(name)).arg("--help").output().unwrap();
+        assert!(help.status.success(), "{name} --help: {help:?}");
+        assert!(
+            String::from_utf8_lossy(&help.stdout).contains("Usage:"),
+            "{name} --help printed no usage"
+        );
+        let bad = Command::new(example(name))
+            .arg("--no-such-flag")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        assert_eq!(bad.status.code(), Some(2), "{name} --no-such-flag: {bad:?}");
+        assert!(
+            String::from_utf8_lossy(&bad.stderr).contains("--no-such-flag"),
+            "{name}: the error does not name the flag"
+        );
+        assert!(bad.stdout.is_empty(), "{name} ran despite a bad flag");
+    }
+}
