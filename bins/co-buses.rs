@@ -24,7 +24,7 @@ struct Args {
     input: InputArgs,
     #[command(flatten)]
     output: OutputArgs,
-    /// The most bytes one <bus> element may hold (field names, values and text not yet
+    /// The most bytes one `<bus>` element may hold (field names, values and text not yet
     /// assigned); a larger bus is an error. Bounds co-buses' memory whatever the input.
     #[arg(long, value_name = "BYTES", default_value_t = copipe::link::DEFAULT_MAX_FRAME)]
     max_record: usize,
