@@ -9,15 +9,19 @@ use copipe::stages::grep::run_grep;
 
 const INFO: StageInfo = StageInfo::new("co-grep", Port::LINES, Port::LINES);
 
-/// Pass on the line events that contain PATTERN (a plain substring, as the seed's grep).
+/// Pass on the line events that contain PATTERN (a plain substring, as the seed's grep, or
+/// with --regex a regular expression found anywhere in the line).
 #[derive(Parser)]
 #[command(
     version,
     after_help = "Example: co-lines access-log | co-grep python | co-printer"
 )]
 struct Args {
-    /// The text to look for.
+    /// The text to look for (with --regex, a regular expression: Rust `regex` syntax).
     pattern: String,
+    /// Read PATTERN as a regular expression (`co-grep --regex '^GET .*\.py'`).
+    #[arg(long, short = 'E')]
+    regex: bool,
     #[command(flatten)]
     input: InputArgs,
     #[command(flatten)]
@@ -26,6 +30,6 @@ struct Args {
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
-        run_grep(&args.pattern, &args.input, &args.output)
+        run_grep(&args.pattern, args.regex, &args.input, &args.output)
     })
 }

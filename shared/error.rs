@@ -87,6 +87,10 @@ pub enum Error {
     #[error("line {line} (byte {offset}) is longer than the frame limit of {max} bytes (raise it with --max-frame)")]
     LineTooLong { line: u64, offset: u64, max: usize },
 
+    /// A bad line of a text source (JSON lines, CSV), 1-based.
+    #[error("line {line}: {message}")]
+    BadInput { line: u64, message: String },
+
     /// Malformed XML.
     #[error("malformed XML at {line}:{column} (byte {offset}): {message}")]
     Xml {
