@@ -93,3 +93,31 @@ fn help_version_and_describe() {
     assert_eq!(json["input"], "lines");
     assert_eq!(json["output"], "lines");
 }
+
+#[test]
+fn regex_matches_anywhere_in_the_line() {
+    let input = lines_stream("GET /a.py\nPOST /b.py\nGET /c.html\nxGET /d.py\n");
+    let out = run_with_input(cmd("co-grep", &["--regex", r"^GET .*\.py$"]), &input);
+    assert!(out.status.success(), "{out:?}");
+    let printed = run_with_input(cmd("co-printer", &[]), &out.stdout);
+    assert_eq!(printed.stdout, b"GET /a.py\n");
+    // Without --regex the same pattern is a plain substring, found nowhere.
+    let plain = run_with_input(cmd("co-grep", &[r"^GET .*\.py$"]), &input);
+    let printed = run_with_input(cmd("co-printer", &[]), &plain.stdout);
+    assert_eq!(printed.stdout, b"");
+    let short = run_with_input(cmd("co-grep", &["-E", "[bd]\\.py"]), &input);
+    let printed = run_with_input(cmd("co-printer", &[]), &short.stdout);
+    assert_eq!(printed.stdout, b"POST /b.py\nxGET /d.py\n");
+}
+
+#[test]
+fn a_bad_regex_is_a_one_line_usage_error() {
+    let out = cmd("co-grep", &["--regex", "a(b"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("co-grep: error: bad regular expression \"a(b\": "),
+        "{err}"
+    );
+}

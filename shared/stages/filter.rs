@@ -167,12 +167,11 @@ impl std::str::FromStr for Condition {
 
 /// The regex crate's errors span several lines (with a caret under the pattern): keep the
 /// last, which says what is wrong.
-fn one_line(message: &str) -> String {
+pub fn one_line(message: &str) -> String {
     message
         .lines()
         .map(str::trim)
-        .filter(|l| !l.is_empty())
-        .last()
+        .rfind(|l| !l.is_empty())
         .unwrap_or(message)
         .to_owned()
 }

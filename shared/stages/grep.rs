@@ -13,15 +13,11 @@ use crate::error::{Error, Result};
 use crate::link::{self, Lines, SendTo};
 use crate::sink::Sink;
 
-/// What a line must contain.
-enum Matcher {
-    Substring(Finder<'static>),
-    Regex(regex::Regex),
-}
-
 /// The seed's `grep(pattern, target)` coroutine.
 pub struct Grep<S> {
-    matcher: Matcher,
+    /// The substring to find, unless `regex` is set.
+    finder: Finder<'static>,
+    regex: Option<regex::Regex>,
     target: S,
 }
 
@@ -29,7 +25,8 @@ impl<S: Sink<str>> Grep<S> {
     /// Passes the lines containing `pattern`, a plain substring (the seed's grep).
     pub fn new(pattern: &str, target: S) -> Self {
         Grep {
-            matcher: Matcher::Substring(Finder::new(pattern.as_bytes()).into_owned()),
+            finder: Finder::new(pattern.as_bytes()).into_owned(),
+            regex: None,
             target,
         }
     }
@@ -37,7 +34,8 @@ impl<S: Sink<str>> Grep<S> {
     /// Passes the lines in which `regex` finds a match.
     pub fn with_regex(regex: regex::Regex, target: S) -> Self {
         Grep {
-            matcher: Matcher::Regex(regex),
+            finder: Finder::new(b"").into_owned(),
+            regex: Some(regex),
             target,
         }
     }
@@ -46,9 +44,9 @@ impl<S: Sink<str>> Grep<S> {
 impl<S: Sink<str>> Sink<str> for Grep<S> {
     #[inline]
     fn send(&mut self, line: &str) -> Result<()> {
-        let found = match &self.matcher {
-            Matcher::Substring(finder) => finder.find(line.as_bytes()).is_some(),
-            Matcher::Regex(regex) => regex.is_match(line),
+        let found = match &self.regex {
+            None => self.finder.find(line.as_bytes()).is_some(),
+            Some(regex) => regex.is_match(line),
         };
         if found {
             self.target.send(line)?;
@@ -79,15 +77,9 @@ pub fn run_grep(pattern: &str, regex: bool, input: &InputArgs, output: &OutputAr
 /// Compiles a regular expression, its error on one line (the crate's span several).
 fn compile(pattern: &str) -> Result<regex::Regex> {
     regex::Regex::new(pattern).map_err(|e| {
-        let reason = e.to_string();
-        let last = reason
-            .lines()
-            .map(str::trim)
-            .filter(|l| !l.is_empty())
-            .last();
         Error::Usage(format!(
             "bad regular expression {pattern:?}: {}",
-            last.unwrap_or(&reason)
+            crate::stages::filter::one_line(&e.to_string())
         ))
     })
 }

@@ -85,29 +85,33 @@ impl RecordParser {
 
 /// Parses one JSON object into `record` (emptied first), fields in the object's order.
 pub fn parse_record<'a>(text: &'a str, record: &mut Record<'a>) -> Result<(), String> {
-    not_an_object(text)?;
     record.fields.clear();
     let mut de = serde_json::Deserializer::from_str(text);
     ObjectSeed(record)
         .deserialize(&mut de)
         .and_then(|()| de.end())
-        .map_err(|e| json_reason(&e))?;
+        .map_err(
+            |e| match e.is_data().then(|| not_an_object(text)).flatten() {
+                Some(what) => what,
+                None => json_reason(&e),
+            },
+        )?;
     dedupe(&mut record.fields);
     Ok(())
 }
 
-/// Names what a line holds when it is JSON but not an object (before parsing it).
-fn not_an_object(text: &str) -> Result<(), String> {
-    let what = match text.trim_start().as_bytes().first() {
-        Some(b'{') | None => return Ok(()),
-        Some(b'[') => "an array",
-        Some(b'"') => "a string",
-        Some(b't' | b'f') => "a boolean",
-        Some(b'n') => "null",
-        Some(b'-' | b'0'..=b'9') => "a number",
-        Some(_) => return Ok(()), // not JSON at all: the parser says why
+/// Names what a line holds when it is valid JSON of the wrong type (the parser found a
+/// value where an object belongs).
+fn not_an_object(text: &str) -> Option<String> {
+    let what = match text.trim_start().as_bytes().first()? {
+        b'[' => "an array",
+        b'"' => "a string",
+        b't' | b'f' => "a boolean",
+        b'n' => "null",
+        b'-' | b'0'..=b'9' => "a number",
+        _ => return None,
     };
-    Err(format!(
+    Some(format!(
         "{what} is not a JSON object (one object per line makes one record)"
     ))
 }

@@ -1,6 +1,8 @@
 //! Helpers shared by the integration tests: run real stage binaries, chain them with real
 //! pipes, and wait on conditions with generous deadlines (never bare sleeps).
 
+pub mod records;
+
 use std::io::{Read, Write};
 use std::path::PathBuf;
 use std::process::{Child, Command, ExitStatus, Output, Stdio};
