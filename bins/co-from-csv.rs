@@ -9,7 +9,7 @@ use copipe::run;
 use copipe::stages::csv::{run_from_csv, CsvArgs};
 use copipe::stages::text_input::TextInputArgs;
 
-const INFO: StageInfo = StageInfo::new("co-from-csv", Port::Text, Port::Records);
+const INFO: StageInfo = StageInfo::new("co-from-csv", Port::Text, Port::RECORDS);
 
 /// Turn CSV with a header row into records: one record per row, one field per column.
 ///

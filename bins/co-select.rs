@@ -7,7 +7,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::select::{run_select, IfMissing, Pick};
 
-const INFO: StageInfo = StageInfo::new("co-select", Port::Records, Port::Records);
+const INFO: StageInfo = StageInfo::new("co-select", Port::RECORDS, Port::RECORDS);
 
 /// Keep only the given fields of each record, in the order given; `NEW=OLD` renames.
 #[derive(Parser)]

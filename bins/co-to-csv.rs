@@ -7,7 +7,7 @@ use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::csv::{run_to_csv, CsvArgs, Missing};
 
-const INFO: StageInfo = StageInfo::new("co-to-csv", Port::Records, Port::Text);
+const INFO: StageInfo = StageInfo::new("co-to-csv", Port::RECORDS, Port::Text);
 
 /// Write records as CSV: a header row, then one row per record.
 ///

@@ -8,7 +8,7 @@ fn from_csv(args: &[&str], input: &[u8]) -> std::process::Output {
 }
 
 /// Rows Python's csv module writes (RFC 4180: CRLF, quotes doubled, newlines in quotes),
-/// read by co-from-csv, give exactly the records Python's DictReader reads.
+/// read by co-from-csv, give exactly the records Python's `DictReader` reads.
 #[test]
 fn reads_what_pythons_csv_module_writes_as_python_reads_it() {
     let write = r#"

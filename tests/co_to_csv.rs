@@ -48,11 +48,11 @@ fn the_bus_records_read_back_in_python_as_they_were() {
         out.stdout
     };
     let csv = bus_records(vec![cmd("co-to-csv", &[])]);
-    let read = r#"
+    let read = "
 import csv, json, sys
 for row in csv.DictReader(sys.stdin):
     print(json.dumps(row))
-"#;
+";
     let Some(python_rows) = python(read, &csv) else {
         return;
     };
@@ -141,7 +141,7 @@ fn refuses_other_streams() {
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
-        "co-to-csv: error: co-to-csv expects records, got lines\n"
+        "co-to-csv: error: co-to-csv expects records, got line events\n"
     );
 }
 

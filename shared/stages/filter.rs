@@ -291,7 +291,7 @@ mod tests {
             matches!("route=".parse::<Condition>().unwrap().test, Test::Equal(ref v) if v.is_empty())
         );
         assert!(
-            matches!("x>=-2.5e1".parse::<Condition>().unwrap().test, Test::Number(Compare::GreaterOrEqual, n) if n == -25.0)
+            matches!("x>=-2.5e1".parse::<Condition>().unwrap().test, Test::Number(Compare::GreaterOrEqual, n) if (n + 25.0).abs() < 1e-9)
         );
         assert!(matches!(
             "x!~^a".parse::<Condition>().unwrap().test,

@@ -116,7 +116,7 @@ fn not_an_object(text: &str) -> Option<String> {
     ))
 }
 
-/// A serde_json error as a short reason: "not JSON: expected value at column 3".
+/// A `serde_json` error as a short reason: "not JSON: expected value at column 3".
 fn json_reason(e: &serde_json::Error) -> String {
     let text = e.to_string();
     let message = text
@@ -232,15 +232,12 @@ fn dedupe(fields: &mut Vec<Field<'_>>) {
     let mut at = std::collections::HashMap::with_capacity(fields.len());
     let mut merged: Vec<Field<'_>> = Vec::with_capacity(fields.len());
     for field in fields.drain(..) {
-        match at.get(field.name.as_ref()) {
-            Some(&i) => {
-                let kept: &mut Field<'_> = &mut merged[i];
-                kept.value = field.value;
-            }
-            None => {
-                at.insert(field.name.to_string(), merged.len());
-                merged.push(field);
-            }
+        if let Some(&i) = at.get(field.name.as_ref()) {
+            let kept: &mut Field<'_> = &mut merged[i];
+            kept.value = field.value;
+        } else {
+            at.insert(field.name.to_string(), merged.len());
+            merged.push(field);
         }
     }
     *fields = merged;
@@ -278,7 +275,7 @@ where
                 Err(reason) => bad.reject(number, reason),
             }
         },
-        |target| target.flush(),
+        Sink::flush,
     );
     match outcome {
         Ok(()) => target.close(),
