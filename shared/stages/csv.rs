@@ -22,7 +22,7 @@ use crate::args::{InputArgs, OutputArgs, TextOutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, Field, Record};
 use crate::link::{self, Records, SendTo};
-use crate::signals;
+use crate::signals::{self, Shutdown};
 use crate::sink::Sink;
 use crate::stages::lines::open_text_input;
 use crate::stages::record_buf::FieldBuf;
@@ -353,11 +353,7 @@ pub fn run_to_csv(
     let mut reader = input.open()?;
     let out = crate::link::endpoint::open_output(output.output.as_deref(), false)?;
     let mut sink = ToCsv::new(out.file, csv.delimiter, csv.fields.clone(), header, missing);
-    let outcome = link::recv_from::<Records, _, _>(&mut reader, "co-to-csv", &mut sink);
-    if outcome.is_err() {
-        let _ = Sink::<Record<'_>>::flush(&mut sink);
-    }
-    outcome
+    link::recv_from::<Records, _, _>(&mut reader, "co-to-csv", &mut sink, &Shutdown::on_signals())
 }
 
 #[cfg(test)]

@@ -277,13 +277,7 @@ where
         },
         Sink::flush,
     );
-    match outcome {
-        Ok(()) => target.close(),
-        Err(e) => {
-            let _ = target.flush();
-            Err(e)
-        }
-    }
+    crate::sink::deliver_then_close(outcome, target)
 }
 
 /// Parses a line event's JSON form.

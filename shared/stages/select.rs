@@ -13,6 +13,7 @@ use crate::args::{InputArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{EventKind, Field, Record};
 use crate::link::{self, Records, SendTo};
+use crate::signals::Shutdown;
 use crate::sink::Sink;
 use crate::stages::record_buf::FieldBuf;
 
@@ -127,11 +128,12 @@ pub fn run_select(
     let target = SendTo::<Records, File>::from_writer(output.open(EventKind::Records)?);
     let mut select = Select::new(picks.to_vec(), missing, target)?;
     let mut reader = input.open()?;
-    let outcome = link::recv_from::<Records, _, _>(&mut reader, "co-select", &mut select);
-    if outcome.is_err() {
-        let _ = Sink::<Record<'_>>::flush(&mut select);
-    }
-    outcome
+    link::recv_from::<Records, _, _>(
+        &mut reader,
+        "co-select",
+        &mut select,
+        &Shutdown::on_signals(),
+    )
 }
 
 #[cfg(test)]

@@ -4,6 +4,7 @@ use std::borrow::Cow;
 
 use copipe::event::Field;
 use copipe::link::{recv_any, recv_from, FrameReader, FrameWriter, Records};
+use copipe::signals::Shutdown;
 use copipe::sink::collect;
 use copipe::stages::dump::Dump;
 use copipe::{EventKind, Record};
@@ -40,7 +41,8 @@ pub fn records_stream(records: &[Pairs]) -> Vec<u8> {
 pub fn read_records(stream: &[u8]) -> Vec<Pairs> {
     let mut got: Vec<Record<'static>> = Vec::new();
     let mut r = FrameReader::open(stream, "test", 1 << 24).expect("a copipe stream");
-    recv_from::<Records, _, _>(&mut r, "test", &mut collect(&mut got)).expect("records");
+    recv_from::<Records, _, _>(&mut r, "test", &mut collect(&mut got), &Shutdown::never())
+        .expect("records");
     got.into_iter()
         .map(|r| {
             r.fields
@@ -55,7 +57,13 @@ pub fn read_records(stream: &[u8]) -> Vec<Pairs> {
 pub fn dump_json(stream: &[u8]) -> String {
     let mut out = Vec::new();
     let mut r = FrameReader::open(stream, "test", 1 << 24).expect("a copipe stream");
-    recv_any(&mut r, "test", &mut Dump::new(&mut out, true)).expect("a whole stream");
+    recv_any(
+        &mut r,
+        "test",
+        &mut Dump::new(&mut out, true),
+        &Shutdown::never(),
+    )
+    .expect("a whole stream");
     String::from_utf8(out).unwrap()
 }
 
