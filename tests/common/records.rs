@@ -90,7 +90,8 @@ pub fn check_manners(name: &str, input: &str, output: &str) {
     assert_eq!(bad.status.code(), Some(2), "{name} with a bad option");
 }
 
-/// Runs `python3 -c program` with `input` on stdin; None when python3 is not installed.
+/// Runs `python3 -c program` with `input` on stdin; `None` (with a note) when python3 is
+/// missing outside CI. In CI a missing python3 fails: a comparison never passes silently.
 pub fn python(program: &str, input: &[u8]) -> Option<String> {
     let mut c = std::process::Command::new("python3");
     c.args(["-c", program]);
@@ -99,8 +100,13 @@ pub fn python(program: &str, input: &[u8]) -> Option<String> {
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn();
-    let Ok(mut child) = spawned else {
-        return None;
+    let mut child = match spawned {
+        Ok(child) => child,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound && std::env::var_os("CI").is_none() => {
+            eprintln!("note: python3 not found; skipping the comparison with Python's modules");
+            return None;
+        }
+        Err(e) => panic!("running python3: {e}"),
     };
     let mut stdin = child.stdin.take().unwrap();
     let input = input.to_vec();
