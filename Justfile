@@ -48,3 +48,7 @@ bench-sched:
 # Micro-benchmarks of the hot paths (frame writing, decoding in recv_from, BusesToDicts).
 bench-micro:
     cargo bench --bench micro
+
+# The record stages' MB/s (co-from-json, co-to-csv, co-from-csv) beside jq and Python's json/csv.
+bench-records:
+    bash benches/records/run.sh
