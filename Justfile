@@ -52,3 +52,8 @@ bench-micro:
 # The record stages' MB/s (co-from-json, co-to-csv, co-from-csv) beside jq and Python's json/csv.
 bench-records:
     bash benches/records/run.sh
+
+# Python stages: records/s through a copipe link and a Python pass-through stage, beside the
+# seed's pickle link.
+bench-python:
+    bash benches/python/run.sh

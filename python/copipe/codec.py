@@ -49,8 +49,21 @@ def _encode_line(buf, line):
     _put(buf, line)
 
 
+_CHR = [chr(n) for n in range(128)]
+
+
 def _encode_record(buf, record):
+    # The common case in one C-level encode: every name and value ASCII and shorter than
+    # 128 bytes, so each length is one ASCII character and the record one ASCII string.
+    try:
+        text = "".join([_CHR[len(k)] + k + _CHR[len(v)] + v for k, v in record.items()])
+    except (IndexError, TypeError):
+        text = None
     n = len(record)
+    if text is not None and n < 128 and text.isascii():
+        buf.append(n)
+        buf += text.encode()
+        return
     if n < U16:
         buf.append(n)
     else:
@@ -232,7 +245,7 @@ def _fast_lines(p, count):
     if p.isascii():
         t = p.decode("ascii")
         for _ in range(count):
-            j = i + 1 + ord(t[i])
+            j = i + 1 + p[i]
             add(t[i + 1 : j])
             i = j
         return out, i
@@ -253,14 +266,16 @@ def _fast_records(p, count):
     add = out.append
     i = 0
     if p.isascii():
+        # Every length below 128, every string ASCII: lengths are read as bytes, strings
+        # sliced out of one str decoded once for the whole frame.
         t = p.decode("ascii")
         for _ in range(count):
             d = {}
-            nf = ord(t[i])
+            nf = p[i]
             i += 1
             for _ in range(nf):
-                j = i + 1 + ord(t[i])
-                k = j + 1 + ord(t[j])
+                j = i + 1 + p[i]
+                k = j + 1 + p[j]
                 d[t[i + 1 : j]] = t[j + 1 : k]
                 i = k
             add(d)
