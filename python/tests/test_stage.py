@@ -5,6 +5,7 @@ tests/python_stages.rs)."""
 import io
 import json
 import os
+import select
 import subprocess
 import sys
 import threading
@@ -142,6 +143,28 @@ class Streams(unittest.TestCase):
             pipe.close()
         except BrokenPipeError:
             pass
+
+    def test_events_pass_while_the_input_stays_open(self):
+        # A live pipeline: the stage flushes whenever its next read would wait.
+        for argv in ([PASSTHROUGH], [script("printer")]):
+            with self.subTest(argv[0]):
+                p = subprocess.Popen(
+                    [sys.executable] + argv,
+                    stdin=subprocess.PIPE,
+                    stdout=subprocess.PIPE,
+                    stderr=subprocess.DEVNULL,
+                )
+                try:
+                    p.stdin.write(stream("lines", ["live event"], close=False))
+                    p.stdin.flush()
+                    ready, _, _ = select.select([p.stdout], [], [], TIMEOUT)
+                    self.assertTrue(ready, "nothing arrived while the input stayed open")
+                    self.assertIn(b"live event", os.read(p.stdout.fileno(), 4096))
+                finally:
+                    p.kill()
+                    p.wait()
+                    p.stdin.close()
+                    p.stdout.close()
 
     def test_stats_file(self):
         path = os.path.join(os.path.dirname(os.path.abspath(__file__)), ".stats-test.json")
