@@ -14,6 +14,8 @@ decode). If anything about the frame is off, the careful path decodes it again, 
 delivers the events before the fault and names the fault exactly as the Rust reader does.
 """
 
+import re
+
 from . import errors
 from .kinds import LINES, RECORDS, XML
 
@@ -262,28 +264,67 @@ def _fast_lines(p, count):
 
 
 def _fast_records(p, count):
+    if p.isascii():
+        return _ascii_records(p, count)
+    out = []
+    c = _Cursor(p)
+    for _ in range(count):
+        out.append(c.pairs())
+    return out, c.i
+
+
+def _ascii_records(p, count):
+    """Every length below 128 and every string ASCII: lengths are read as bytes, strings
+    sliced out of one ``str`` decoded once for the whole frame. Records with the names of
+    the record before (a stream's usual case) are matched by that name list's pattern,
+    whole, in C; one that does not match is decoded field by field."""
+    t = p.decode("ascii")
     out = []
     add = out.append
     i = 0
-    if p.isascii():
-        # Every length below 128, every string ASCII: lengths are read as bytes, strings
-        # sliced out of one str decoded once for the whole frame.
-        t = p.decode("ascii")
-        for _ in range(count):
-            d = {}
-            nf = p[i]
-            i += 1
-            for _ in range(nf):
-                j = i + 1 + p[i]
-                k = j + 1 + p[j]
-                d[t[i + 1 : j]] = t[j + 1 : k]
-                i = k
-            add(d)
-        return out, i
-    c = _Cursor(p)
+    names = pattern = None
     for _ in range(count):
-        add(c.pairs())
-    return out, c.i
+        if pattern is not None:
+            m = pattern.match(t, i)
+            if m is not None:
+                g = m.groups()
+                values = g[1::2]
+                # The pattern takes printable runs; the lengths say whether each run is
+                # exactly the value (a value with a control character is not).
+                if list(map(ord, g[0::2])) == list(map(len, values)):
+                    add(dict(zip(names, values)))
+                    i = m.end()
+                    continue
+        d = {}
+        nf = p[i]
+        i += 1
+        for _ in range(nf):
+            j = i + 1 + p[i]
+            k = j + 1 + p[j]
+            d[t[i + 1 : j]] = t[j + 1 : k]
+            i = k
+        add(d)
+        if len(d) == nf:
+            names = tuple(d)
+            pattern = _record_pattern(names)
+    return out, i
+
+
+_PATTERNS = {}
+
+
+def _record_pattern(names):
+    """The pattern of an ASCII record with these names: its field count, then per field the
+    name's length and the name, and a group for the value's length and one for the value
+    (a printable run, checked against that length)."""
+    pattern = _PATTERNS.get(names)
+    if pattern is None:
+        if len(_PATTERNS) > 256:
+            _PATTERNS.clear()
+        fields = "".join(re.escape(chr(len(n)) + n) + "(.)([ -~]*)" for n in names)
+        pattern = re.compile(re.escape(chr(len(names))) + fields, re.DOTALL)
+        _PATTERNS[names] = pattern
+    return pattern
 
 
 def _fast_xml(p, count):

@@ -45,9 +45,12 @@ def stage(build, input, output, args=(), name=None, description=None, argv=None)
     argv = sys.argv[1:] if argv is None else argv[1:]
     _check_ports(input, output)
     if argv == ["--describe"]:
-        print(json.dumps({"name": name, "input": input, "output": output}))
+        info = {"name": name, "input": input, "output": output}
+        print(json.dumps(info, separators=(",", ":")))
         sys.exit(0)
-    options, values = _parse(name, description or build.__doc__, args, input, output, argv)
+    main_doc = getattr(sys.modules.get("__main__"), "__doc__", None)
+    description = description or build.__doc__ or main_doc
+    options, values = _parse(name, description, args, input, output, argv)
     links = []
     try:
         code = _run(name, build, values, input, output, options, links)

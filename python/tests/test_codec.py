@@ -73,6 +73,21 @@ class RoundTrips(unittest.TestCase):
                 with self.subTest(kind=kind, events=len(events)):
                     self.assertEqual(list(FrameReader(io.BytesIO(stream(kind, events)))), events)
 
+    def test_records_with_repeated_names_take_the_pattern_path_exactly(self):
+        # Same names record after record (the matched path), values with control
+        # characters, printable length bytes (32 and more), empty values, and a record with
+        # other names between.
+        rng = random.Random(5)
+        values = ["", "22", "a\tb", "x" * 40, "North Bound", "\x05route", "y" * 127, " "]
+        names = ["id", "route", "direction", "latitude"]
+        events = []
+        for n in range(300):
+            if n % 37 == 0:
+                events.append({"other": rng.choice(values)})
+            events.append({k: rng.choice(values) for k in names})
+        data = stream("records", events)
+        self.assertEqual(list(FrameReader(io.BytesIO(data))), events)
+
     def test_large_batches_are_split_into_frames(self):
         events = ["x" * 1000] * 100
         data = stream("lines", events)
