@@ -308,45 +308,44 @@ fn the_launcher_type_checks_python_stages() {
     );
 }
 
-/// The launcher's and the downstream stage's report of a crashing stage 2, with the
-/// crashing stage's own line left out and its command replaced by `STAGE`.
-fn crash_report(stage: &str) -> (Option<i32>, String, Vec<String>) {
+/// Runs `co-lines access-log | STAGE | co-printer`, STAGE failing after 3 events: (exit
+/// status, stdout, the launcher's report of stage 2 with its command replaced by `STAGE`,
+/// the stage's own stderr lines).
+fn crash_report(stage: &str) -> (Option<i32>, String, Vec<String>, Vec<String>) {
     let spec = format!("co-lines examples/data/access-log | {stage} | co-printer");
     let (status, stdout, stderr) = copipe_run(&spec);
-    let lines = stderr
+    let report = stderr
         .lines()
-        .filter(|l| !l.starts_with("[2 "))
+        .filter(|l| l.starts_with("copipe: stage 2 "))
         .map(|l| l.replace(stage, "STAGE"))
         .collect();
-    (status, stdout, lines)
+    let own = stderr
+        .lines()
+        .filter(|l| l.starts_with("[2 "))
+        .map(str::to_owned)
+        .collect();
+    (status, stdout, report, own)
 }
 
 #[test]
 fn a_crashing_python_stage_is_reported_like_a_rust_one() {
     let py_stage = format!("{} --fail-after 3", passthrough());
-    let py = crash_report(&py_stage);
+    let (status, stdout, report, own) = crash_report(&py_stage);
     let rust = crash_report("co-chaos --after 3 --exit 1");
-    assert_eq!(py, rust);
-    let (status, stdout, lines) = py;
+    // The same exit status, the same events delivered before the crash, the same report.
+    assert_eq!((status, &stdout, &report), (rust.0, &rust.1, &rust.2));
     assert_eq!(status, Some(1));
     assert_eq!(
         stdout.lines().count(),
         3,
         "the events before the crash arrive"
     );
-    assert!(
-        lines.contains(&"copipe: stage 2 \"STAGE\" exited with status 1".to_owned()),
-        "{lines:?}"
-    );
+    assert_eq!(report, ["copipe: stage 2 \"STAGE\" exited with status 1"]);
     // The Python stage's own line: one line, naming it and the exception.
-    let (_, _, stderr) = copipe_run(&format!(
-        "co-lines examples/data/access-log | {py_stage} | co-printer"
-    ));
-    let own: Vec<&str> = stderr.lines().filter(|l| l.starts_with("[2 ")).collect();
-    assert_eq!(own.len(), 1, "{stderr}");
+    assert_eq!(own.len(), 1, "{own:?}");
     assert!(
         own[0].contains("passthrough.py: error: RuntimeError: failing on purpose after 3 events"),
-        "{stderr}"
+        "{own:?}"
     );
 }
 
