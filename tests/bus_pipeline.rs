@@ -10,6 +10,7 @@ use crate::common;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use crate::common::Bounded;
 use crate::common::{cmd, pipeline, PipelineOutput};
 
 const SEED_QUERY: [&str; 2] = ["route=22", "direction=North Bound"];
@@ -20,17 +21,6 @@ fn data(name: &str) -> PathBuf {
         .join(name)
 }
 
-pub fn python_available() -> bool {
-    let ok = Command::new("python3")
-        .arg("--version")
-        .output()
-        .is_ok_and(|o| o.status.success());
-    if !ok {
-        eprintln!("note: python3 not found; skipping the comparison with the Python reference");
-    }
-    ok
-}
-
 /// Runs the reference program; panics unless it succeeds.
 fn python(args: &[&str]) -> Vec<u8> {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/buses.py");
@@ -38,8 +28,7 @@ fn python(args: &[&str]) -> Vec<u8> {
         .arg(script)
         .args(args)
         .env("PYTHONIOENCODING", "utf-8")
-        .output()
-        .expect("run python3");
+        .bounded();
     assert!(
         out.status.success(),
         "reference failed on {args:?}: {}",
@@ -118,15 +107,14 @@ fn generate(dir: &Path, buses: u32, seed: u32) -> PathBuf {
             path.to_str().unwrap(),
         ],
     )
-    .output()
-    .unwrap();
+    .bounded();
     assert!(out.status.success(), "{out:?}");
     path
 }
 
 #[test]
 fn generated_snapshots_match_the_reference_for_several_seeds() {
-    if !python_available() {
+    if !crate::common::python_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -153,7 +141,7 @@ const EDGE_CASES: [&str; 8] = [
 
 #[test]
 fn edge_cases_match_the_reference() {
-    if !python_available() {
+    if !crate::common::python_available() {
         return;
     }
     for name in EDGE_CASES {
@@ -184,7 +172,7 @@ fn straddling_document(shift: usize) -> String {
 
 #[test]
 fn text_split_across_buffer_boundaries_matches_the_reference() {
-    if !python_available() {
+    if !crate::common::python_available() {
         return;
     }
     let dir = tempfile::tempdir().unwrap();
@@ -222,13 +210,12 @@ fn a_bus_missing_a_printed_field_is_an_error_naming_it() {
         "co-bus-locations: error: record for bus id \"4002\" has no field \"latitude\" (--skip-incomplete drops such records)"
     );
     // The seed's program dies on the same bus, with a KeyError.
-    if python_available() {
+    if crate::common::python_available() {
         let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/buses.py");
         let py = Command::new("python3")
             .arg(script)
             .arg(data("incomplete.xml"))
-            .output()
-            .unwrap();
+            .bounded();
         assert!(!py.status.success());
         assert!(String::from_utf8_lossy(&py.stderr).contains("KeyError: 'latitude'"));
         assert_eq!(out.stdout, py.stdout);
@@ -264,14 +251,14 @@ fn inline_threaded_and_coprocess_examples_print_what_the_pipe_prints() {
             "{} is not built: run `cargo build --examples`",
             path.display()
         );
-        let out = Command::new(&path).args(&args).output().unwrap();
+        let out = Command::new(&path).args(&args).bounded();
         assert!(out.status.success(), "{name} {args:?}: {out:?}");
         assert!(
             out.stdout == piped.stdout,
             "{name} {args:?} prints something else"
         );
     }
-    if python_available() {
+    if crate::common::python_available() {
         assert_eq!(piped.stdout, python(&[file_arg]));
     }
 }

@@ -3,6 +3,7 @@
 use crate::common;
 use std::process::Stdio;
 
+use crate::common::Bounded;
 use crate::common::{
     cmd, finish, lines_stream, mkfifo, run_with_input, spawn, spawn_to_file, Reaper,
 };
@@ -100,7 +101,7 @@ fn one_branch_exits_early(extra: &[&str]) -> (std::process::Output, Vec<u8>, Str
     args.extend_from_slice(extra);
     let out = run_with_input(cmd("co-broadcast", &args), &lines_stream(&text));
     let mut b_reader = reaper.0.remove(1);
-    assert!(b_reader.wait().unwrap().success());
+    assert!(b_reader.bounded().success());
     let full = std::fs::read(&full_path).unwrap();
     (out, full, text)
 }
@@ -124,9 +125,6 @@ fn on_branch_close_stop_ends_every_branch_cleanly() {
 
 #[test]
 fn needs_at_least_one_output() {
-    let out = cmd("co-broadcast", &[])
-        .stdin(Stdio::null())
-        .output()
-        .unwrap();
+    let out = cmd("co-broadcast", &[]).stdin(Stdio::null()).bounded();
     assert_eq!(out.status.code(), Some(2));
 }

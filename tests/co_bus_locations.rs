@@ -4,6 +4,7 @@ use crate::common;
 use std::io::{BufRead, BufReader};
 use std::process::Stdio;
 
+use crate::common::Bounded;
 use crate::common::{cmd, pipeline, Reaper, DEADLINE};
 
 fn locations(doc: &str, args: &[&str]) -> common::PipelineOutput {
@@ -77,8 +78,7 @@ fn a_downstream_that_leaves_early_ends_the_pipeline_quietly() {
             file.to_str().unwrap(),
         ],
     )
-    .output()
-    .unwrap();
+    .bounded();
     assert!(gen.status.success());
     // co-xml FILE | co-buses | co-bus-locations, reading one line and closing the pipe:
     // about 2 MB of output cannot fit in the pipe, so every stage meets the closed pipe.

@@ -1,5 +1,6 @@
 //! co-buses: XML events to bus records, through the real binaries.
 
+use crate::common::Bounded;
 use crate::common::{cmd, lines_stream, pipeline, run_with_input};
 
 /// `co-xml | co-buses | co-dump`, returning the printed records.
@@ -66,9 +67,9 @@ fn refuses_a_stream_of_the_wrong_kind() {
 
 #[test]
 fn help_and_describe() {
-    let out = cmd("co-buses", &["--help"]).output().unwrap();
+    let out = cmd("co-buses", &["--help"]).bounded();
     assert!(out.status.success());
-    let out = cmd("co-buses", &["--describe"]).output().unwrap();
+    let out = cmd("co-buses", &["--describe"]).bounded();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(
         (json["input"].as_str(), json["output"].as_str()),

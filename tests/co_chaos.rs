@@ -8,6 +8,7 @@ use std::os::unix::process::ExitStatusExt;
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex};
 
+use crate::common::Bounded;
 use crate::common::{
     cmd, lines_stream, pipeline, run_with_input, sample_text, wait_until, Reaper, DEADLINE,
 };
@@ -30,7 +31,7 @@ fn through_chaos(args: &[&str], text: &str) -> common::PipelineOutput {
 
 #[test]
 fn describes_itself_as_any_to_any() {
-    let out = cmd("co-chaos", &["--describe"]).output().unwrap();
+    let out = cmd("co-chaos", &["--describe"]).bounded();
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8(out.stdout).unwrap(),
@@ -162,7 +163,7 @@ fn hang_passes_k_events_then_stays_until_signalled() {
     );
     // SAFETY: kill(2) on our own child, not yet reaped.
     unsafe { libc::kill(chaos.0[0].id() as i32, libc::SIGTERM) };
-    let status = chaos.0[0].wait().unwrap();
+    let status = chaos.0[0].bounded();
     assert_eq!(status.signal(), Some(libc::SIGTERM));
 }
 
@@ -179,7 +180,7 @@ fn ignore_term_leaves_only_sigkill() {
     unsafe { libc::kill(pid, libc::SIGINT) };
     // SIGTERM and SIGINT are ignored; the only way out is SIGKILL.
     unsafe { libc::kill(pid, libc::SIGKILL) };
-    let status = chaos.0[0].wait().unwrap();
+    let status = chaos.0[0].bounded();
     assert_eq!(status.signal(), Some(libc::SIGKILL));
 }
 
@@ -215,12 +216,10 @@ fn any_kind_of_event_passes_through() {
 fn conflicting_faults_are_a_usage_error() {
     let out = Command::new(common::bin("co-chaos"))
         .args(["--panic", "--abort"])
-        .output()
-        .unwrap();
+        .bounded();
     assert_eq!(out.status.code(), Some(2));
     let out = Command::new(common::bin("co-chaos"))
         .args(["--sleep-ms", "nan"])
-        .output()
-        .unwrap();
+        .bounded();
     assert_eq!(out.status.code(), Some(2));
 }

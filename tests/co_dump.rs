@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use crate::common::Bounded;
 use crate::common::{cmd, lines_stream, run_with_input};
 use copipe::link::FrameWriter;
 use copipe::{EventKind, Record, XmlEvent};
@@ -73,13 +74,9 @@ fn json_lines_parse_and_keep_field_order() {
 
 #[test]
 fn describes_itself() {
-    let out = cmd("co-dump", &["--describe"]).output().unwrap();
+    let out = cmd("co-dump", &["--describe"]).bounded();
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["input"], "any");
     assert_eq!(v["output"], "text");
-    assert!(cmd("co-dump", &["--help"])
-        .output()
-        .unwrap()
-        .status
-        .success());
+    assert!(cmd("co-dump", &["--help"]).bounded().status.success());
 }

@@ -1,5 +1,6 @@
 //! co-filter: records kept when every FIELD=VALUE holds, through the real binaries.
 
+use crate::common::Bounded;
 use crate::common::{cmd, pipeline};
 
 const DOC: &str = "<buses>\
@@ -51,11 +52,11 @@ fn values_compare_exactly_and_a_missing_field_does_not_match() {
 #[test]
 fn a_condition_without_equals_is_a_usage_error() {
     for args in [&["route"][..], &[][..], &["=22"][..]] {
-        let out = cmd("co-filter", args).output().unwrap();
+        let out = cmd("co-filter", args).bounded();
         assert_eq!(out.status.code(), Some(2), "{args:?}");
         assert!(!out.stderr.is_empty());
     }
-    let out = cmd("co-filter", &["route"]).output().unwrap();
+    let out = cmd("co-filter", &["route"]).bounded();
     assert!(String::from_utf8_lossy(&out.stderr).contains("expected FIELD=VALUE"));
 }
 

@@ -11,6 +11,7 @@ use std::process::{Child, ChildStdout, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::thread::JoinHandle;
 
+use crate::common::Bounded;
 use crate::common::{cmd, wait_until, Reaper, DEADLINE};
 
 /// Collects everything a child writes to one of its pipes, as it arrives.
@@ -45,7 +46,7 @@ impl Drain {
     /// Waits for the pipe to close (the child and its descendants exited).
     fn finish(&mut self) -> String {
         if let Some(t) = self.thread.take() {
-            t.join().unwrap();
+            crate::common::join_by(t, "the output collector");
         }
         self.text()
     }
@@ -429,7 +430,7 @@ fn a_stop_while_waiting_for_the_file_ends_an_empty_stream_cleanly() {
 fn run_alone(args: &[&str]) -> std::process::Output {
     let mut c = cmd("co-follow", args);
     c.stdin(Stdio::null());
-    c.output().expect("run co-follow")
+    c.bounded()
 }
 
 fn assert_one_line_error(out: &std::process::Output, code: i32, mentions: &[&str]) {

@@ -1,9 +1,10 @@
 //! co-gen-buses: deterministic, well-formed, realistic synthetic snapshots.
 
+use crate::common::Bounded;
 use crate::common::{cmd, pipeline};
 
 fn generate(args: &[&str]) -> Vec<u8> {
-    let out = cmd("co-gen-buses", args).output().unwrap();
+    let out = cmd("co-gen-buses", args).bounded();
     assert!(out.status.success(), "{out:?}");
     out.stdout
 }
@@ -101,17 +102,13 @@ fn out_writes_a_file_and_arguments_are_checked() {
             path.to_str().unwrap(),
         ],
     )
-    .output()
-    .unwrap();
+    .bounded();
     assert!(out.status.success() && out.stdout.is_empty());
     assert_eq!(
         std::fs::read(&path).unwrap(),
         generate(&["--buses", "20", "--seed", "1"])
     );
-    assert_eq!(
-        cmd("co-gen-buses", &[]).output().unwrap().status.code(),
-        Some(2)
-    );
-    let bad = cmd("co-gen-buses", &["--buses", "many"]).output().unwrap();
+    assert_eq!(cmd("co-gen-buses", &[]).bounded().status.code(), Some(2));
+    let bad = cmd("co-gen-buses", &["--buses", "many"]).bounded();
     assert_eq!(bad.status.code(), Some(2));
 }

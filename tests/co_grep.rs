@@ -2,6 +2,7 @@
 
 use std::process::{Command, Stdio};
 
+use crate::common::Bounded;
 use crate::common::{cmd, lines_stream, pipeline, run_with_input, sample_text};
 
 #[test]
@@ -30,9 +31,10 @@ fn pipeline_equals_grep_f_on_a_large_file() {
     if let Ok(grep) = Command::new("grep")
         .args(["-F", "python"])
         .arg(&path)
-        .output()
+        .stdout(Stdio::piped())
+        .spawn()
     {
-        assert_eq!(out.stdout, grep.stdout);
+        assert_eq!(out.stdout, crate::common::finish(grep).stdout);
     }
 }
 
@@ -72,23 +74,23 @@ fn downstream_exiting_early_stops_the_chain_quietly() {
 
 #[test]
 fn usage_errors_exit_2() {
-    let out = cmd("co-grep", &[]).stdin(Stdio::null()).output().unwrap();
+    let out = cmd("co-grep", &[]).stdin(Stdio::null()).bounded();
     assert_eq!(out.status.code(), Some(2));
-    let out = cmd("co-grep", &["x", "--bogus"]).output().unwrap();
+    let out = cmd("co-grep", &["x", "--bogus"]).bounded();
     assert_eq!(out.status.code(), Some(2));
 }
 
 #[test]
 fn help_version_and_describe() {
-    let help = cmd("co-grep", &["--help"]).output().unwrap();
+    let help = cmd("co-grep", &["--help"]).bounded();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("PATTERN"));
-    let version = cmd("co-grep", &["--version"]).output().unwrap();
+    let version = cmd("co-grep", &["--version"]).bounded();
     assert_eq!(
         String::from_utf8_lossy(&version.stdout).trim(),
         format!("co-grep {}", env!("CARGO_PKG_VERSION"))
     );
-    let describe = cmd("co-grep", &["--describe"]).output().unwrap();
+    let describe = cmd("co-grep", &["--describe"]).bounded();
     let json: serde_json::Value = serde_json::from_slice(&describe.stdout).unwrap();
     assert_eq!(json["input"], "lines");
     assert_eq!(json["output"], "lines");

@@ -1,6 +1,7 @@
 //! co-lines: text in, line events out.
 
 use crate::common;
+use crate::common::Bounded;
 use crate::common::{cmd, run_with_input};
 
 fn roundtrip(text: &[u8], args: &[&str]) -> std::process::Output {
@@ -64,7 +65,7 @@ fn an_overlong_line_is_refused_not_buffered() {
 
 #[test]
 fn missing_file_is_a_clear_error() {
-    let out = cmd("co-lines", &["/no/such/file"]).output().unwrap();
+    let out = cmd("co-lines", &["/no/such/file"]).bounded();
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
@@ -80,13 +81,12 @@ fn refuses_to_write_frames_to_a_terminal() {
         "import os, pty, sys\npid, fd = pty.fork()\nif pid == 0:\n    os.execv({bin:?}, [{bin:?}, '/dev/null'])\nout = b''\nwhile True:\n    try:\n        chunk = os.read(fd, 4096)\n    except OSError:\n        break\n    if not chunk:\n        break\n    out += chunk\n_, status = os.waitpid(pid, 0)\nsys.stdout.write(out.decode(errors='replace'))\nsys.exit(os.waitstatus_to_exitcode(status))\n",
         bin = common::bin("co-lines").to_str().unwrap()
     );
-    let Ok(out) = std::process::Command::new("python3")
-        .args(["-c", &script])
-        .output()
-    else {
-        eprintln!("python3 not found: terminal check not exercised");
+    if !crate::common::python_available() {
         return;
-    };
+    }
+    let out = std::process::Command::new("python3")
+        .args(["-c", &script])
+        .bounded();
     assert_eq!(out.status.code(), Some(2), "{out:?}");
     let text = String::from_utf8_lossy(&out.stdout);
     assert!(
@@ -153,6 +153,6 @@ fn idle_input_is_flushed_and_sigint_closes_the_stream_cleanly() {
         assert!(status.unwrap().success(), "{status:?}");
     }
     drop(feed);
-    collector.join().unwrap();
+    common::join_by(collector, "the output collector");
     assert_eq!(seen.lock().unwrap().as_slice(), b"first\nsecond\n");
 }

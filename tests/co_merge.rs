@@ -1,6 +1,7 @@
 //! co-merge: fan-in of whole events, the seed's "disturbing variation" made safe.
 
 use crate::common;
+use crate::common::Bounded;
 use crate::common::{cmd, finish, lines_stream, mkfifo, spawn, Reaper};
 
 /// Three writers send lines larger than a pipe buffer into one merge: every line arrives
@@ -66,14 +67,11 @@ fn ends_when_all_inputs_end_and_fails_when_one_fails() {
         "co-merge",
         &[good.to_str().unwrap(), good.to_str().unwrap()],
     )
-    .output()
-    .unwrap();
+    .bounded();
     assert!(ok.status.success());
     let printed = common::run_with_input(cmd("co-printer", &[]), &ok.stdout);
     assert_eq!(printed.stdout, b"a\nb\na\nb\n");
-    let failed = cmd("co-merge", &[good.to_str().unwrap(), bad.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let failed = cmd("co-merge", &[good.to_str().unwrap(), bad.to_str().unwrap()]).bounded();
     assert_eq!(failed.status.code(), Some(1));
     let e = String::from_utf8_lossy(&failed.stderr);
     assert!(
@@ -98,8 +96,7 @@ fn refuses_inputs_of_different_kinds() {
         "co-merge",
         &[lines.to_str().unwrap(), xml.to_str().unwrap()],
     )
-    .output()
-    .unwrap();
+    .bounded();
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     // Whichever header arrives first sets the kind; the other input is named as wrong.

@@ -1,6 +1,7 @@
 //! co-xml: XML documents to events, checked through the real binaries (`co-xml | co-dump`).
 
 use crate::common;
+use crate::common::Bounded;
 use crate::common::{cmd, pipeline, run_with_input};
 
 /// The events of `doc` as co-dump prints them, and the two stages' outcomes.
@@ -144,15 +145,15 @@ fn a_missing_file_is_an_error_naming_it() {
 #[test]
 fn help_version_and_describe() {
     for flag in ["--help", "--version"] {
-        let out = cmd("co-xml", &[flag]).output().unwrap();
+        let out = cmd("co-xml", &[flag]).bounded();
         assert!(out.status.success());
         assert!(!out.stdout.is_empty());
     }
-    let out = cmd("co-xml", &["--describe"]).output().unwrap();
+    let out = cmd("co-xml", &["--describe"]).bounded();
     let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(json["name"], "co-xml");
     assert_eq!(json["output"], "xml");
-    let out = cmd("co-xml", &["--no-such-flag"]).output().unwrap();
+    let out = cmd("co-xml", &["--no-such-flag"]).bounded();
     assert_eq!(out.status.code(), Some(2));
 }
 

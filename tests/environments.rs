@@ -61,7 +61,7 @@ fn over_a_pipe(text: &str) -> Vec<u8> {
     }
     sendto.close().unwrap();
     drop(sendto);
-    receiver.join().unwrap()
+    crate::common::join_by(receiver, "the receiving thread")
 }
 
 /// The real binaries: co-lines | co-grep | co-printer.

@@ -35,6 +35,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::sync::{Arc, Mutex, OnceLock};
 
+use crate::common::Bounded;
 use crate::common::{wait_until, Reaper, DEADLINE};
 
 /// What one of the seed's programs prints.
@@ -475,7 +476,11 @@ pub fn example(name: &str) -> PathBuf {
         for e in EXAMPLES {
             build.args(["--example", e]);
         }
-        let status = build.status().expect("run cargo build");
+        let mut cargo = build.spawn().expect("run cargo build");
+        let status = crate::common::wait_by(
+            &mut cargo,
+            std::time::Instant::now() + crate::common::BUILD_DEADLINE,
+        );
         assert!(status.success(), "building the examples failed");
         bin_dir.join("examples")
     });
@@ -775,9 +780,9 @@ fn follow_example(name: &str, extra: &[&str], patterns: &[&str]) {
     let pid = reaper.0[0].id() as libc::pid_t;
     // SAFETY: kill(2) on our own child's pid.
     assert_eq!(unsafe { libc::kill(pid, libc::SIGINT) }, 0);
-    reader.join().unwrap();
+    crate::common::join_by(reader, "the output reader");
     let mut reaper = reaper;
-    let status = reaper.0[0].wait().unwrap();
+    let status = reaper.0[0].bounded();
     let mut errors = String::new();
     stderr.read_to_string(&mut errors).unwrap();
     assert!(status.success(), "{name} exited {status:?}: {errors}");

@@ -11,6 +11,7 @@ use std::process::{Child, Command, ExitStatus, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
+use crate::common::Bounded;
 use crate::common::{sample_text, wait_until, Reaper, DEADLINE};
 
 /// A test's world: a scratch directory, a private-directory parent, and a tag that marks
@@ -200,9 +201,9 @@ impl Running {
             matches!(self.child.0[0].try_wait(), Ok(Some(_)))
         });
         assert!(exited, "copipe did not exit; stderr: {}", self.stderr());
-        let status = self.child.0[0].wait().expect("wait");
+        let status = self.child.0[0].bounded();
         for r in self.readers.drain(..) {
-            r.join().unwrap();
+            crate::common::join_by(r, "an output reader");
         }
         Outcome {
             status,
@@ -270,7 +271,7 @@ fn fan_out_inserts_a_broadcast_and_every_branch_gets_everything() {
         let got = std::fs::read_to_string(world.path(&format!("{word}.txt"))).unwrap();
         assert_eq!(got, grep(&text, word), "branch {word}");
     }
-    let graph = world.copipe(&["graph", "-e", spec]).output().unwrap();
+    let graph = world.copipe(&["graph", "-e", spec]).bounded();
     let listing = String::from_utf8(graph.stdout).unwrap();
     assert!(
         listing.contains("stage 2 \"co-broadcast (inserted)\" <- 1 (line events)"),
@@ -422,7 +423,7 @@ fn parse_errors_give_file_line_and_column() {
         "bad.pipe",
         "# a comment\nsrc = co-lines log\nsrc | co-grep \"python | co-printer\n",
     );
-    let out = world.copipe(&["run", "bad.pipe"]).output().unwrap();
+    let out = world.copipe(&["run", "bad.pipe"]).bounded();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
@@ -734,8 +735,7 @@ fn graph_dot_shows_inserted_stages() {
             "-e",
             "s = co-lines x; s | co-grep a | p; s | co-grep b | p; p = co-printer",
         ])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(
         out.status.success(),
         "{}",
@@ -763,8 +763,7 @@ fn the_shipped_examples_wire_and_type_check() {
         let out = Command::new(env!("CARGO_BIN_EXE_copipe"))
             .args(["graph", spec.to_str().unwrap()])
             .current_dir(root)
-            .output()
-            .unwrap();
+            .bounded();
         assert!(
             out.status.success(),
             "{name}: {}",
@@ -802,19 +801,18 @@ fn the_bus_example_runs_like_the_seed() {
 #[test]
 fn usage_errors_exit_2() {
     let world = World::new();
-    let out = world.copipe(&["run"]).output().unwrap();
+    let out = world.copipe(&["run"]).bounded();
     assert_eq!(out.status.code(), Some(2));
     let out = world
         .copipe(&["run", "--grace", "-1", "-e", "a | b"])
-        .output()
-        .unwrap();
+        .bounded();
     assert_eq!(out.status.code(), Some(2));
-    let out = world.copipe(&["run", "no-such.pipe"]).output().unwrap();
+    let out = world.copipe(&["run", "no-such.pipe"]).bounded();
     assert_eq!(out.status.code(), Some(1));
     assert!(
         String::from_utf8_lossy(&out.stderr).starts_with("copipe: error: reading no-such.pipe: ")
     );
-    let help = world.copipe(&["--help"]).output().unwrap();
+    let help = world.copipe(&["--help"]).bounded();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("copipe run examples/bus.pipe"));
     world.assert_clean();

@@ -16,6 +16,7 @@ use std::process::{Child, Command, Stdio};
 use std::sync::{Condvar, Mutex};
 use std::time::{Duration, Instant};
 
+use crate::common::Bounded;
 use copipe::sched::echo::EchoServer;
 
 use crate::examples_seed::{example, run_example};
@@ -104,19 +105,14 @@ fn manifest_dir() -> &'static Path {
 /// outside CI; in CI a missing python3 fails the test.
 fn python_output(name: &str) -> Option<String> {
     let script = manifest_dir().join("benches/sched/pyos.py");
-    let output = match Command::new("python3")
+    if !crate::common::python_available() {
+        return None;
+    }
+    let output = Command::new("python3")
         .arg(&script)
         .args(["scenario", name])
         .stdin(Stdio::null())
-        .output()
-    {
-        Ok(output) => output,
-        Err(e) if e.kind() == io::ErrorKind::NotFound && std::env::var_os("CI").is_none() => {
-            eprintln!("note: python3 not found; skipping the comparison with pyos.py");
-            return None;
-        }
-        Err(e) => panic!("running python3 {}: {e}", script.display()),
-    };
+        .bounded();
     assert!(
         output.status.success(),
         "pyos.py scenario {name} failed: {}",

@@ -9,6 +9,7 @@
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
+use crate::common::Bounded;
 use crate::common::{self, cmd, pipeline};
 
 const QUERY: [&str; 2] = ["route=22", "direction=North Bound"];
@@ -59,8 +60,7 @@ fn python_before_failure(file: &Path) -> Vec<u8> {
         .arg(script)
         .arg(file)
         .env("PYTHONIOENCODING", "utf-8")
-        .output()
-        .expect("run python3");
+        .bounded();
     assert!(!out.status.success(), "python accepted {}", file.display());
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("SAXParseException"), "{stderr}");
@@ -126,8 +126,7 @@ fn check_document(file: &Path, what: &str) {
     );
     let launched = Command::new(env!("CARGO_BIN_EXE_copipe"))
         .args(["run", "-e", &spec])
-        .output()
-        .unwrap();
+        .bounded();
     assert_failed_with(&format!("copipe run, {what}"), &launched, &expected);
     let stderr = String::from_utf8_lossy(&launched.stderr);
     assert!(stderr.contains("stage 1 \"co-xml"), "{what}: {stderr}");
@@ -138,14 +137,14 @@ fn check_document(file: &Path, what: &str) {
         ("cothread", vec![path]),
         ("coprocess", vec![path]),
     ] {
-        let out = Command::new(example(name)).args(&args).output().unwrap();
+        let out = Command::new(example(name)).args(&args).bounded();
         assert_failed_with(&format!("{name} {args:?}, {what}"), &out, &expected);
     }
 }
 
 #[test]
 fn truncated_documents_deliver_every_bus_before_the_cut() {
-    if !crate::bus_pipeline::python_available() {
+    if !crate::common::python_available() {
         return;
     }
     let doc = snapshot();
@@ -159,7 +158,7 @@ fn truncated_documents_deliver_every_bus_before_the_cut() {
 
 #[test]
 fn broken_documents_deliver_every_bus_before_the_break() {
-    if !crate::bus_pipeline::python_available() {
+    if !crate::common::python_available() {
         return;
     }
     let doc = snapshot();
