@@ -15,7 +15,7 @@ use copipe::link::frame::FrameWriter;
 use copipe::{EventKind, Record, XmlEvent};
 use proptest::prelude::*;
 
-use crate::common::{cmd, pipeline, run_with_input};
+use crate::common::{cmd, pipeline, run_with_input, Bounded};
 use crate::vectors::{decode, Event};
 
 fn root() -> &'static Path {
@@ -159,8 +159,7 @@ fn snapshot(dir: &Path, buses: usize, seed: u64) -> PathBuf {
             path.to_str().unwrap(),
         ],
     )
-    .output()
-    .unwrap();
+    .bounded();
     assert!(out.status.success(), "{out:?}");
     path
 }
@@ -263,8 +262,7 @@ fn printer_and_grep_match_the_rust_ones() {
 fn copipe_run(spec: &str) -> (Option<i32>, String, String) {
     let out = cmd("copipe", &["run", "-e", spec])
         .current_dir(root())
-        .output()
-        .unwrap();
+        .bounded();
     (
         out.status.code(),
         String::from_utf8(out.stdout).unwrap(),
