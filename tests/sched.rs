@@ -91,8 +91,7 @@ fn the_scheduler_example_takes_a_step_limit() {
     );
     let output = Command::new(example("sched_scheduler"))
         .arg("two")
-        .output()
-        .unwrap();
+        .bounded();
     assert_eq!(output.status.code(), Some(2));
     assert!(output.stdout.is_empty());
 }
