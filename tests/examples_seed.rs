@@ -797,7 +797,7 @@ fn log_followers_print_what_tail_f_and_grep_print() {
 #[test]
 fn every_example_answers_help_and_refuses_unknown_flags() {
     for name in EXAMPLES {
-        let help = Command::new(example(name)).arg("--help").output().unwrap();
+        let help = Command::new(example(name)).arg("--help").bounded();
         assert!(help.status.success(), "{name} --help: {help:?}");
         assert!(
             String::from_utf8_lossy(&help.stdout).contains("Usage:"),
@@ -806,8 +806,7 @@ fn every_example_answers_help_and_refuses_unknown_flags() {
         let bad = Command::new(example(name))
             .arg("--no-such-flag")
             .stdin(Stdio::null())
-            .output()
-            .unwrap();
+            .bounded();
         assert_eq!(bad.status.code(), Some(2), "{name} --no-such-flag: {bad:?}");
         assert!(
             String::from_utf8_lossy(&bad.stderr).contains("--no-such-flag"),

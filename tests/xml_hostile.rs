@@ -9,6 +9,8 @@ use std::fmt::Write as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 
+use crate::common::Bounded;
+
 /// The most any stage may hold on these documents (co-xml's buffers are bounded by a few
 /// times --max-token, 16 MiB by default). co-xml needed 165 MB for the 1.8 million
 /// attributes before they were bounded, and co-buses grew with every field.
@@ -28,8 +30,7 @@ fn run_measured(spec: &str, stages: &[&str]) -> (Vec<Ended>, Vec<u8>) {
     let out = Command::new(env!("CARGO_BIN_EXE_copipe"))
         .args(["run", "--stats=json", "-e", spec])
         .stdin(Stdio::null())
-        .output()
-        .expect("run copipe");
+        .bounded();
     let stderr = String::from_utf8(out.stderr).unwrap();
     let json = stderr
         .lines()
