@@ -141,7 +141,7 @@ fn bad_operands_are_usage_errors() {
         ("name~(", "\"name~(\": bad regular expression"),
         ("a!b", "'!' must be followed by '=' or '~'"),
     ] {
-        let out = cmd("co-filter", &[arg]).output().unwrap();
+        let out = cmd("co-filter", &[arg]).bounded();
         assert_eq!(out.status.code(), Some(2), "{arg}");
         let err = String::from_utf8(out.stderr).unwrap();
         assert!(err.contains(message), "{arg}: {err}");

@@ -1,7 +1,7 @@
 //! co-from-csv: CSV and TSV with a header to records, against Python's csv module.
 
 use crate::common::records::{check_manners, dump_json, pairs, python, read_records};
-use crate::common::{cmd, pipeline, run_with_input};
+use crate::common::{cmd, pipeline, run_with_input, Bounded};
 
 fn from_csv(args: &[&str], input: &[u8]) -> std::process::Output {
     run_with_input(cmd("co-from-csv", args), input)
@@ -59,7 +59,7 @@ fn tsv_and_chosen_columns() {
         String::from_utf8(err.stderr).unwrap(),
         "co-from-csv: error: line 1: the header has no column \"nope\" (it has [\"id\", \"x\"])\n"
     );
-    let bad = cmd("co-from-csv", &["--delimiter", "ab"]).output().unwrap();
+    let bad = cmd("co-from-csv", &["--delimiter", "ab"]).bounded();
     assert_eq!(bad.status.code(), Some(2));
 }
 

@@ -5,7 +5,7 @@ use proptest::prelude::*;
 use crate::common::records::{
     check_manners, dump_json, pairs, python, read_records, records_stream, Pairs,
 };
-use crate::common::{cmd, lines_stream, pipeline, run_with_input};
+use crate::common::{cmd, lines_stream, pipeline, run_with_input, Bounded};
 
 fn from_json(args: &[&str], input: &[u8]) -> std::process::Output {
     run_with_input(cmd("co-from-json", args), input)
@@ -201,14 +201,10 @@ fn reads_a_file_argument_and_refuses_a_missing_one() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("in.jsonl");
     std::fs::write(&path, "{\"a\":\"b\"}\n").unwrap();
-    let out = cmd("co-from-json", &[path.to_str().unwrap()])
-        .output()
-        .unwrap();
+    let out = cmd("co-from-json", &[path.to_str().unwrap()]).bounded();
     assert!(out.status.success());
     assert_eq!(read_records(&out.stdout), [pairs(&[("a", "b")])]);
-    let missing = cmd("co-from-json", &[dir.path().join("nope").to_str().unwrap()])
-        .output()
-        .unwrap();
+    let missing = cmd("co-from-json", &[dir.path().join("nope").to_str().unwrap()]).bounded();
     let err = one_line_error(&missing);
     assert!(err.contains("nope"), "{err}");
 }
@@ -216,6 +212,6 @@ fn reads_a_file_argument_and_refuses_a_missing_one() {
 #[test]
 fn manners() {
     check_manners("co-from-json", "text", "any");
-    let bad_kind = cmd("co-from-json", &["--kind", "nope"]).output().unwrap();
+    let bad_kind = cmd("co-from-json", &["--kind", "nope"]).bounded();
     assert_eq!(bad_kind.status.code(), Some(2));
 }

@@ -114,7 +114,7 @@ fn regex_matches_anywhere_in_the_line() {
 
 #[test]
 fn a_bad_regex_is_a_one_line_usage_error() {
-    let out = cmd("co-grep", &["--regex", "a(b"]).output().unwrap();
+    let out = cmd("co-grep", &["--regex", "a(b"]).bounded();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert_eq!(err.lines().count(), 1, "{err}");

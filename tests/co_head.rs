@@ -5,7 +5,7 @@ use std::process::Stdio;
 
 use crate::common::records::{check_manners, dump_json, pairs, read_records, records_stream};
 use crate::common::{
-    cmd, lines_stream, pipeline, run_with_input, sample_text, wait_until, Reaper, DEADLINE,
+    cmd, lines_stream, pipeline, run_with_input, sample_text, wait_until, Bounded, Reaper, DEADLINE,
 };
 
 #[test]
@@ -115,6 +115,6 @@ fn ends_without_waiting_for_a_live_input_to_close() {
 #[test]
 fn manners() {
     check_manners("co-head", "any", "any");
-    let out = cmd("co-head", &["-3"]).output().unwrap();
+    let out = cmd("co-head", &["-3"]).bounded();
     assert_eq!(out.status.code(), Some(2));
 }

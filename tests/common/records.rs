@@ -2,6 +2,7 @@
 
 use std::borrow::Cow;
 
+use super::Bounded;
 use copipe::event::Field;
 use copipe::link::{recv_any, recv_from, FrameReader, FrameWriter, Records};
 use copipe::signals::Shutdown;
@@ -70,13 +71,13 @@ pub fn dump_json(stream: &[u8]) -> String {
 /// Checks that stage `name` answers `--help`, `--version` and `--describe` (with ports
 /// `input` → `output`), and that a bad option is a usage error (exit 2).
 pub fn check_manners(name: &str, input: &str, output: &str) {
-    let help = super::cmd(name, &["--help"]).output().unwrap();
+    let help = super::cmd(name, &["--help"]).bounded();
     assert!(help.status.success(), "{name} --help");
     assert!(String::from_utf8_lossy(&help.stdout).contains(&format!("Usage: {name}")));
-    let version = super::cmd(name, &["--version"]).output().unwrap();
+    let version = super::cmd(name, &["--version"]).bounded();
     assert!(version.status.success());
     assert!(String::from_utf8_lossy(&version.stdout).starts_with(&format!("{name} ")));
-    let describe = super::cmd(name, &["--describe"]).output().unwrap();
+    let describe = super::cmd(name, &["--describe"]).bounded();
     let v: serde_json::Value = serde_json::from_slice(&describe.stdout).unwrap();
     assert_eq!(
         (
@@ -86,7 +87,7 @@ pub fn check_manners(name: &str, input: &str, output: &str) {
         ),
         (Some(name), Some(input), Some(output))
     );
-    let bad = super::cmd(name, &["--no-such-option"]).output().unwrap();
+    let bad = super::cmd(name, &["--no-such-option"]).bounded();
     assert_eq!(bad.status.code(), Some(2), "{name} with a bad option");
 }
 
@@ -114,7 +115,7 @@ pub fn python(program: &str, input: &[u8]) -> Option<String> {
         use std::io::Write;
         let _ = stdin.write_all(&input);
     });
-    let out = child.wait_with_output().unwrap();
+    let out = super::finish(child);
     let _ = feeder.join();
     assert!(
         out.status.success(),
