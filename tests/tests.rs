@@ -34,4 +34,5 @@ mod python_stages;
 mod sched;
 mod vectors;
 mod xml_broken;
+mod xml_corpus;
 mod xml_hostile;

@@ -26,6 +26,9 @@
 //! *before* the sink is closed: downstream then sees the stream end without an end-of-stream
 //! marker and reports the failure instead of taking a partial document for a whole one.
 
+mod checks;
+mod encoding;
+mod entities;
 mod limits;
 mod position;
 
@@ -45,6 +48,7 @@ use crate::link::endpoint::{self, StopAwareReader};
 use crate::link::{SendTo, Xml};
 use crate::signals;
 use crate::sink::{deliver_then_close, Sink};
+use entities::Entities;
 
 pub use limits::XmlLimits;
 pub use position::LineCounter;
@@ -78,6 +82,12 @@ fn parse<R: Read, S>(input: R, limits: XmlLimits, target: &mut S) -> Result<()>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
+    let input = encoding::utf8_input(input).map_err(|e| Error::Xml {
+        line: 1,
+        column: 1,
+        offset: e.offset,
+        message: e.message,
+    })?;
     let counter = LineCounter::with_capacity(READ_BUFFER, limits.max_token, input);
     let mut handler = EventHandler {
         reader: Reader::from_reader(counter),
@@ -86,6 +96,8 @@ where
         open_names: 0,
         root_closed: false,
         limits,
+        seen: Seen::Nothing,
+        entities: Entities::default(),
     };
     let config = handler.reader.config_mut();
     config.trim_text(false);
@@ -108,14 +120,34 @@ where
                 return Err(handler.error_at(offset, e.to_string()));
             }
             Err(e) => {
-                let offset = handler.reader.error_position();
+                let mut offset = handler.reader.error_position();
+                if matches!(e, quick_xml::Error::Encoding(_)) {
+                    let counter = handler.reader.get_ref();
+                    offset = counter.invalid_utf8_since_mark().unwrap_or(offset);
+                }
+                handler.check_chars(offset)?;
                 return Err(handler.error_at(offset, e.to_string()));
             }
         };
+        let end = handler.reader.get_ref().position();
+        handler.check_chars(end)?;
         if !handler.handle(event, target)? {
             return Ok(());
         }
     }
+}
+
+/// How far into the document the parse is, for the constraints on where the XML
+/// declaration and the DOCTYPE may stand.
+#[derive(Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Seen {
+    Nothing,
+    /// Something before the root element (the declaration, comments, whitespace).
+    Prolog,
+    /// The DOCTYPE.
+    Doctype,
+    /// The root element has started.
+    Root,
 }
 
 /// The parse in progress: the reader, the character data gathered since the last tag, and
@@ -130,6 +162,9 @@ struct EventHandler<R: Read> {
     /// Bytes of the open elements' names (the parser keeps them to check end tags).
     open_names: usize,
     limits: XmlLimits,
+    seen: Seen,
+    /// General entities declared in the DOCTYPE.
+    entities: Entities,
     /// True once the root element has ended: anything but whitespace, comments and
     /// processing instructions after it is an error.
     root_closed: bool,
@@ -160,6 +195,10 @@ impl<R: Read> EventHandler<R> {
                 self.end(Cow::Borrowed(end.name().into_inner()), target)?;
             }
             Event::Text(text) => {
+                if let Some(i) = checks::cdata_end_in_text(text.as_bytes()) {
+                    let at = self.reader.get_ref().mark_offset() + i as u64;
+                    return Err(self.error_at(at, "\"]]>\" in character data".into()));
+                }
                 if self.depth == 0 {
                     if !text
                         .bytes()
@@ -167,6 +206,7 @@ impl<R: Read> EventHandler<R> {
                     {
                         return Err(self.error_at_mark("text outside the root element"));
                     }
+                    self.seen = self.seen.max(Seen::Prolog);
                 } else {
                     push_normalized(&mut self.text, &text);
                     self.check_text_size()?;
@@ -182,7 +222,40 @@ impl<R: Read> EventHandler<R> {
                 self.push_reference(&reference)?;
                 self.check_text_size()?;
             }
-            Event::Comment(_) | Event::PI(_) | Event::Decl(_) | Event::DocType(_) => {}
+            Event::Comment(comment) => {
+                if let Some(why) = checks::bad_comment(comment.as_bytes()) {
+                    return Err(self.error_at_mark(why));
+                }
+                self.seen = self.seen.max(Seen::Prolog);
+            }
+            Event::PI(pi) => {
+                if let Some(why) = checks::bad_pi(pi.as_bytes()) {
+                    return Err(self.error_at_mark(why));
+                }
+                self.seen = self.seen.max(Seen::Prolog);
+            }
+            Event::Decl(_) => {
+                if self.seen != Seen::Nothing || self.reader.get_ref().mark_offset() != 0 {
+                    return Err(self.error_at_mark(
+                        "an XML declaration that is not at the start of the document",
+                    ));
+                }
+                self.seen = Seen::Prolog;
+            }
+            Event::DocType(doctype) => {
+                if self.seen >= Seen::Doctype {
+                    let what = if self.seen == Seen::Root {
+                        "a DOCTYPE after the root element started"
+                    } else {
+                        "a second DOCTYPE"
+                    };
+                    return Err(self.error_at_mark(what));
+                }
+                self.seen = Seen::Doctype;
+                self.entities
+                    .declare_from_doctype(&doctype)
+                    .map_err(|why| self.error_at_mark(&why))?;
+            }
             Event::Eof => {
                 if self.depth > 0 {
                     let message = format!(
@@ -232,6 +305,11 @@ impl<R: Read> EventHandler<R> {
                 self.error_at_mark("a second root element (junk after the document element)")
             );
         }
+        self.seen = Seen::Root;
+        let name = start.name().into_inner();
+        if let Some(why) = checks::bad_name(name) {
+            return Err(self.error_at_mark(&format!("{why}: <{name}")));
+        }
         let mut attrs = Vec::new();
         for attr in start.attributes() {
             if attrs.len() == self.limits.max_attributes {
@@ -242,9 +320,7 @@ impl<R: Read> EventHandler<R> {
                 return Err(self.error_at_mark(&message));
             }
             let attr = attr.map_err(|e| self.error_at_mark(&e.to_string()))?;
-            let value = attr
-                .normalized_value(XmlVersion::Implicit1_0)
-                .map_err(|e| self.error_at_mark(&e.to_string()))?;
+            let value = self.attribute_value(start.name().into_inner(), &attr)?;
             attrs.push(Attr {
                 name: Cow::Borrowed(attr.key.into_inner()),
                 value,
@@ -252,6 +328,70 @@ impl<R: Read> EventHandler<R> {
         }
         let name = Cow::Borrowed(start.name().into_inner());
         target.send(&XmlEvent::Start { name, attrs })
+    }
+
+    /// An attribute's value as SAX reports it (references replaced, whitespace normalised),
+    /// after the checks quick-xml leaves to us.
+    fn attribute_value<'v>(
+        &mut self,
+        tag_name: &str,
+        attr: &quick_xml::events::attributes::Attribute<'v>,
+    ) -> Result<Cow<'v, str>> {
+        let key = attr.key.into_inner();
+        if let Some(why) = checks::bad_name(key) {
+            return Err(self.error_at_mark(&format!("{why}: attribute {key}")));
+        }
+        if let Some(i) = memchr::memchr(b'<', attr.value.as_bytes()) {
+            // The value is a slice of the tag, which starts one byte after the mark.
+            let in_tag = (attr.value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
+            let at = self.reader.get_ref().mark_offset() + 1 + (in_tag + i) as u64;
+            let message = format!("\"<\" in the value of attribute {key}");
+            return Err(self.error_at(at, message));
+        }
+        let budget = self
+            .limits
+            .max_entity_expansion
+            .saturating_sub(self.entities.expanded());
+        let spent = std::cell::Cell::new(0usize);
+        let entities = &self.entities;
+        let value = attr.normalized_value_with(XmlVersion::Implicit1_0, 64, |name| {
+            let value = entities.value(name)?;
+            spent.set(spent.get() + name.len() + 2 + value.len());
+            (spent.get() <= budget && !value.contains('<')).then_some(value)
+        });
+        let spent = spent.get();
+        if !self
+            .entities
+            .charge(spent, self.limits.max_entity_expansion)
+        {
+            let message = format!(
+                "entity expansion over {} bytes (raise it with --max-entity-expansion)",
+                self.limits.max_entity_expansion
+            );
+            return Err(self.error_at_mark(&message));
+        }
+        let value = value.map_err(|e| self.error_at_mark(&format!("attribute {key}: {e}")))?;
+        if let Cow::Owned(expanded) = &value {
+            if let Some(c) = expanded.chars().find(|&c| !checks::is_xml_char(c)) {
+                let message = format!(
+                    "attribute {key} refers to U+{:04X}, a character XML does not allow",
+                    u32::from(c)
+                );
+                return Err(self.error_at_mark(&message));
+            }
+        }
+        Ok(value)
+    }
+
+    /// Fails at the first character XML does not allow, if the parse has read past it.
+    fn check_chars(&self, upto: u64) -> Result<()> {
+        match self.reader.get_ref().bad_char_before(upto) {
+            None => Ok(()),
+            Some(at) => Err(self.error_at(
+                at,
+                "a character XML does not allow (a control character or U+FFFE/U+FFFF)".into(),
+            )),
+        }
     }
 
     /// Sends `('end', name)`, noting when the root element closes.
@@ -282,17 +422,20 @@ impl<R: Read> EventHandler<R> {
     fn push_reference(&mut self, reference: &quick_xml::events::BytesRef<'_>) -> Result<()> {
         let name: &str = reference;
         if reference.is_char_ref() {
-            if let Ok(Some(c)) = reference.resolve_char_ref() {
-                self.text.push(c);
-            } else {
-                let message = format!("invalid character reference &{name};");
-                return Err(self.error_at_mark(&message));
+            match reference.resolve_char_ref() {
+                Ok(Some(c)) if checks::is_xml_char(c) => self.text.push(c),
+                _ => {
+                    let message = format!("invalid character reference &{name};");
+                    return Err(self.error_at_mark(&message));
+                }
             }
         } else if let Some(value) = resolve_predefined_entity(name) {
             self.text.push_str(value);
         } else {
-            let message = format!("undefined entity &{name};");
-            return Err(self.error_at_mark(&message));
+            let budget = self.limits.max_entity_expansion;
+            if let Err(why) = self.entities.expand(name, budget, &mut self.text) {
+                return Err(self.error_at_mark(&why));
+            }
         }
         Ok(())
     }

@@ -29,8 +29,8 @@ pub const DEFAULT_MAX_TOKEN: usize = crate::link::DEFAULT_MAX_FRAME;
 pub const DEFAULT_MAX_DEPTH: usize = 100_000;
 /// An attribute costs about 50 bytes in an event: 100,000 of them are about 5 MB.
 pub const DEFAULT_MAX_ATTRIBUTES: usize = 100_000;
-/// 64 MiB of expanded entity text per document.
-pub const DEFAULT_MAX_ENTITY_EXPANSION: usize = 64 << 20;
+/// 8 MiB of expanded entity text per document (expat starts checking amplification there).
+pub const DEFAULT_MAX_ENTITY_EXPANSION: usize = 8 << 20;
 
 impl Default for XmlLimits {
     fn default() -> Self {

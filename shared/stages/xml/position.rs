@@ -25,6 +25,8 @@ pub struct LineCounter<R> {
     mark: usize,
     /// Stream offset of `buf[0]`.
     buf_offset: u64,
+    /// Stream offset of the first character XML does not allow, once one was read.
+    bad_char: Option<u64>,
     /// Line ends in the stream before `buf[0]`.
     lines_before_buf: u64,
     /// Stream offset of the first byte of the line `buf[0]` is on.
@@ -38,6 +40,7 @@ impl<R: Read> LineCounter<R> {
             inner,
             buf: vec![0; capacity.clamp(1, max_token)],
             max_token,
+            bad_char: None,
             pos: 0,
             end: 0,
             mark: 0,
@@ -56,6 +59,23 @@ impl<R: Read> LineCounter<R> {
     #[inline]
     pub fn mark(&mut self) {
         self.mark = self.pos;
+    }
+
+    /// The offset of the first character XML does not allow, if the parse has read past it.
+    pub fn bad_char_before(&self, offset: u64) -> Option<u64> {
+        self.bad_char.filter(|&at| at < offset)
+    }
+
+    /// The offset of the first byte since the mark that is not UTF-8, if one was read.
+    pub fn invalid_utf8_since_mark(&self) -> Option<u64> {
+        let e = std::str::from_utf8(&self.buf[self.mark..self.end]).err()?;
+        e.error_len()?;
+        Some(self.buf_offset + (self.mark + e.valid_up_to()) as u64)
+    }
+
+    /// The stream offset of the read position.
+    pub fn position(&self) -> u64 {
+        self.buf_offset + self.pos as u64
     }
 
     /// The stream offset of the last mark.
@@ -110,7 +130,13 @@ impl<R: Read> LineCounter<R> {
         loop {
             match self.inner.read(&mut self.buf[self.end..]) {
                 Ok(n) => {
+                    let scan_from = self.end.saturating_sub(2);
                     self.end += n;
+                    if self.bad_char.is_none() {
+                        // Once per buffer, not per token; a U+FFFE may straddle two reads.
+                        let found = super::checks::first_bad_char(&self.buf[scan_from..self.end]);
+                        self.bad_char = found.map(|i| self.buf_offset + (scan_from + i) as u64);
+                    }
                     return Ok(());
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
