@@ -355,6 +355,9 @@ impl<R: Read> EventHandler<R> {
         let spent = std::cell::Cell::new(0usize);
         let entities = &self.entities;
         let value = attr.normalized_value_with(XmlVersion::Implicit1_0, 64, |name| {
+            if let Some(predefined) = resolve_predefined_entity(name) {
+                return Some(predefined);
+            }
             let value = entities.value(name)?;
             spent.set(spent.get() + name.len() + 2 + value.len());
             (spent.get() <= budget && !value.contains('<')).then_some(value)
