@@ -104,21 +104,17 @@ _SHAPES = {
 
 
 def encoder(kind):
-    """``encode(buf, event)``: appends the encoding of one ``kind`` event to a bytearray."""
-    raw = _ENCODERS[kind]
-    shape = _SHAPES[kind]  # what the message says an event of this kind must be
+    """``encode(buf, event)``: appends the encoding of one ``kind`` event to a bytearray.
+    Raises ``TypeError``, ``ValueError`` or ``AttributeError`` on an event that is not of
+    the kind's shape (``encode_error`` words it), maybe after appending part of it."""
+    return _ENCODERS[kind]
 
-    def encode(buf, event):
-        mark = len(buf)
-        try:
-            raw(buf, event)
-        except (AttributeError, TypeError, ValueError) as e:
-            del buf[mark:]
-            raise errors.CopipeError(
-                "cannot encode event %s: %s (%s)" % (_short_repr(event), shape, e)
-            ) from None
 
-    return encode
+def encode_error(kind, event, error):
+    """The one-line error for an event ``encoder(kind)`` could not encode."""
+    return errors.CopipeError(
+        "cannot encode event %s: %s (%s)" % (_short_repr(event), _SHAPES[kind], error)
+    )
 
 
 def _short_repr(value):

@@ -199,7 +199,12 @@ class FrameWriter:
             self._start = len(buf)
             buf += END
         before = len(buf)
-        self._encode(buf, event)
+        try:
+            self._encode(buf, event)
+        except (AttributeError, TypeError, ValueError) as e:
+            # Leave nothing of the event behind (nor the header of a frame it opened).
+            del buf[before if self._count else self._start :]
+            raise codec.encode_error(self.kind, event, e) from None
         payload = len(buf) - self._start - FRAME_HEADER_LEN
         if payload > self.max_frame:
             self._split_oversized(before)

@@ -116,12 +116,21 @@ class Damage(unittest.TestCase):
 
 class Encoding(unittest.TestCase):
     def test_a_record_value_that_is_not_text_is_a_clear_error(self):
-        w = FrameWriter(io.BytesIO(), "records")
-        with self.assertRaises(CopipeError) as caught:
-            w.write({"count": 3})
-        self.assertIn("a record is a dict of str to str", str(caught.exception))
-        w.write({"count": "3"})  # the failed event left nothing behind
-        w.close()
+        for before in ([], [{"a": "b"}]):
+            with self.subTest(before=before):
+                out = io.BytesIO()
+                w = FrameWriter(out, "records")
+                for record in before:
+                    w.write(record)
+                for bad in ({"count": 3}, {"count": "3", "n": ["x"]}, "text"):
+                    with self.assertRaises(CopipeError) as caught:
+                        w.write(bad)
+                    self.assertIn("a record is a dict of str to str", str(caught.exception))
+                w.write({"count": "3"})
+                w.close()
+                # The failed events left nothing behind: the stream reads back whole.
+                got = list(FrameReader(io.BytesIO(out.getvalue())))
+                self.assertEqual(got, before + [{"count": "3"}])
 
     def test_an_event_over_the_frame_limit_is_refused(self):
         w = FrameWriter(io.BytesIO(), "lines", max_frame=100)
