@@ -41,7 +41,7 @@ fn expat(file: &Path) -> (String, Option<u64>, String) {
 
 #[test]
 fn co_xml_agrees_with_expat_on_every_corpus_document() {
-    if !crate::bus_pipeline::python_available() {
+    if !crate::common::python_available() {
         return;
     }
     let files = corpus();
