@@ -15,11 +15,13 @@ cd "$(dirname "$0")/../.."
 BUSES=${BUSES:-470000}
 RUNS=${RUNS:-3}
 DATA_DIR=${DATA_DIR:-bench-data}
-BIN=target/release
-EXAMPLES=target/release/examples
+BIN=${BIN:-target/release}
+EXAMPLES=$BIN/examples
 
-echo "building release binaries and examples..." >&2
-cargo build --release --quiet --bins --examples
+if [ "${BUILD:-1}" != 0 ]; then
+    echo "building release binaries and examples..." >&2
+    cargo build --release --quiet --bins --examples
+fi
 
 mkdir -p "$DATA_DIR"
 FILE="$DATA_DIR/allroutes-$BUSES.xml"
@@ -123,6 +125,28 @@ awk -v p="${SECONDS_OF[pipe]}" -v i="${SECONDS_OF[inline]}" -v b="${SECONDS_OF[b
     printf "inline / bare quick-xml  = %.2fx   (aim: within 1.30x)\n", i / b
     printf "pipe / inline            = %.2fx   (aim: within 1.50x)\n", p / i
     if (py > 0) printf "python / pipe            = %.1fx   (aim: at least 5x)\n", py / p
+}'
+
+# Issue 10's aims, measured in this run: each stage's CPU time from `copipe run --stats=json`
+# (wait4's figures), beside the bare quick-xml loop's time (one thread, so wall = CPU).
+SPEC="$BIN/co-xml $FILE | $BIN/co-buses | $BIN/co-filter route=22 | $BIN/co-filter 'direction=North Bound' | $BIN/co-bus-locations"
+"$BIN/copipe" run --stats=json -e "$SPEC" > /dev/null 2> "$TMP/stats.err" || true
+read -r XML_CPU BUSES_CPU BUSIEST_CPU < <(python3 -c '
+import json, sys
+for line in open(sys.argv[1]):
+    if line.startswith("{\"stages\""):
+        stages = json.loads(line)["stages"]
+        cpu = [s["cpu_seconds"] for s in stages]
+        print(cpu[0], cpu[1], max(cpu))
+' "$TMP/stats.err")
+echo
+echo "issue 10 aims (this run):"
+awk -v busiest="$BUSIEST_CPU" -v xml="$XML_CPU" -v buses="$BUSES_CPU" -v b="${SECONDS_OF[bare]}" \
+    -v p="${SECONDS_OF[pipe]}" -v py="${SECONDS_OF[python]:-0}" 'BEGIN {
+    printf "busiest stage CPU / bare quick-xml loop = %.2fx   (aim: within 1.10x; co-xml %.3f s CPU, bare %.3f s)\n", busiest / b, xml, b
+    printf "five-process pipe / bare quick-xml loop = %.2fx   (aim: within 1.50x on 2 cores)\n", p / b
+    if (py > 0) printf "Python reference / five-process pipe    = %.1fx   (aim: at least 10x)\n", py / p
+    printf "co-buses CPU / co-xml CPU               = %.2f    (aim: at most 0.50; co-buses %.3f s)\n", buses / xml, buses
 }'
 
 # Hostile documents (issue 10, part 3): each must finish or be refused in one line, in time
