@@ -362,10 +362,22 @@ fn argv(words: &[Word]) -> Vec<String> {
 /// Parses a spec into stages and links; see the module documentation for the syntax.
 pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
     let statements = statements(Lexer::new(text).tokens()?)?;
-
     // Definitions first, so a chain may use a name defined further down.
-    let mut defined: HashMap<String, (Word, Vec<Word>)> = HashMap::new();
+    let mut builder = Builder::new(definitions(&statements)?);
     for statement in &statements {
+        if let Statement::Chain { elements, pipes } = statement {
+            builder.chain(elements, pipes)?;
+        }
+    }
+    builder.finish()
+}
+
+/// The named stages: name → (the name's word, the command's words).
+type Definitions = HashMap<String, (Word, Vec<Word>)>;
+
+fn definitions(statements: &[Statement]) -> Result<Definitions, SpecError> {
+    let mut defined = Definitions::new();
+    for statement in statements {
         if let Statement::Define { name, command } = statement {
             if let Some((first, _)) = defined.get(&name.text) {
                 return Err(SpecError::at(
@@ -376,88 +388,115 @@ pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
             defined.insert(name.text.clone(), (name.clone(), command.clone()));
         }
     }
+    Ok(defined)
+}
 
-    let mut pipeline = Pipeline::default();
-    let mut by_name: HashMap<String, usize> = HashMap::new();
-    let mut link_at: HashMap<(usize, usize), Pos> = HashMap::new();
-    for statement in &statements {
-        let Statement::Chain { elements, pipes } = statement else {
-            continue;
-        };
-        let mut previous: Option<usize> = None;
-        for (i, words) in elements.iter().enumerate() {
-            let head = &words[0];
-            let named = is_name(head) && defined.contains_key(&head.text);
-            let index = if named {
-                if let Some(extra) = words.get(1) {
-                    return Err(SpecError::at(
-                        extra.pos,
-                        format!(
-                            "{:?} is a defined stage; a reference to it takes no arguments (quote the name to run a program called that)",
-                            head.text
-                        ),
-                    ));
-                }
-                *by_name.entry(head.text.clone()).or_insert_with(|| {
-                    let (name, command) = &defined[&head.text];
-                    pipeline.stages.push(StageSpec {
-                        name: Some(name.text.clone()),
-                        argv: argv(command),
-                        pos: command[0].pos,
-                        placement: Placement::Local,
-                    });
-                    pipeline.stages.len() - 1
-                })
-            } else {
-                pipeline.stages.push(StageSpec {
-                    name: None,
-                    argv: argv(words),
-                    pos: head.pos,
-                    placement: Placement::Local,
-                });
-                pipeline.stages.len() - 1
-            };
-            if let Some(from) = previous {
-                let pos = pipes[i - 1];
-                if from == index {
-                    return Err(SpecError::at(pos, "a stage cannot feed itself"));
-                }
-                if let Some(first) = link_at.insert((from, index), pos) {
-                    return Err(SpecError::at(
-                        pos,
-                        format!("this link is already given at {first}"),
-                    ));
-                }
-                pipeline.links.push(LinkSpec {
-                    from,
-                    to: index,
-                    pos,
-                    carrier: Carrier::Pipe,
-                });
-            }
-            previous = Some(index);
+/// The pipeline being gathered from the chains, in order.
+struct Builder {
+    defined: Definitions,
+    pipeline: Pipeline,
+    /// The stage of each defined name used so far.
+    by_name: HashMap<String, usize>,
+    /// Where each link was first given.
+    link_at: HashMap<(usize, usize), Pos>,
+}
+
+impl Builder {
+    fn new(defined: Definitions) -> Self {
+        Builder {
+            defined,
+            pipeline: Pipeline::default(),
+            by_name: HashMap::new(),
+            link_at: HashMap::new(),
         }
     }
 
-    let mut unused: Vec<&Word> = defined
-        .values()
-        .filter(|(name, _)| !by_name.contains_key(&name.text))
-        .map(|(name, _)| name)
-        .collect();
-    unused.sort_by_key(|w| (w.pos.line, w.pos.column));
-    if let Some(name) = unused.first() {
-        return Err(SpecError::at(
-            name.pos,
-            format!("stage {:?} is defined but used in no chain", name.text),
-        ));
+    /// Adds a chain: its elements are stages, its `|`s (at `pipes`) links.
+    fn chain(&mut self, elements: &[Vec<Word>], pipes: &[Pos]) -> Result<(), SpecError> {
+        let mut previous: Option<usize> = None;
+        for (i, words) in elements.iter().enumerate() {
+            let index = self.element(words)?;
+            if let Some(from) = previous {
+                self.link(from, index, pipes[i - 1])?;
+            }
+            previous = Some(index);
+        }
+        Ok(())
     }
-    if pipeline.stages.is_empty() {
-        return Err(SpecError::at(
-            Pos { line: 1, column: 1 },
-            "the spec holds no stage",
-        ));
+
+    /// The stage an element of a chain stands for: a defined name's one stage, or a new one.
+    fn element(&mut self, words: &[Word]) -> Result<usize, SpecError> {
+        let head = &words[0];
+        if !(is_name(head) && self.defined.contains_key(&head.text)) {
+            return Ok(self.push(None, words));
+        }
+        if let Some(extra) = words.get(1) {
+            return Err(SpecError::at(
+                extra.pos,
+                format!(
+                    "{:?} is a defined stage; a reference to it takes no arguments (quote the name to run a program called that)",
+                    head.text
+                ),
+            ));
+        }
+        if let Some(&index) = self.by_name.get(&head.text) {
+            return Ok(index);
+        }
+        let (name, command) = self.defined[&head.text].clone();
+        let index = self.push(Some(name.text.clone()), &command);
+        self.by_name.insert(name.text, index);
+        Ok(index)
     }
-    Ok(pipeline)
+
+    fn push(&mut self, name: Option<String>, command: &[Word]) -> usize {
+        self.pipeline.stages.push(StageSpec {
+            name,
+            argv: argv(command),
+            pos: command[0].pos,
+            placement: Placement::Local,
+        });
+        self.pipeline.stages.len() - 1
+    }
+
+    fn link(&mut self, from: usize, to: usize, pos: Pos) -> Result<(), SpecError> {
+        if from == to {
+            return Err(SpecError::at(pos, "a stage cannot feed itself"));
+        }
+        if let Some(first) = self.link_at.insert((from, to), pos) {
+            return Err(SpecError::at(
+                pos,
+                format!("this link is already given at {first}"),
+            ));
+        }
+        self.pipeline.links.push(LinkSpec {
+            from,
+            to,
+            pos,
+            carrier: Carrier::Pipe,
+        });
+        Ok(())
+    }
+
+    /// The pipeline, unless a defined stage went unused or there is no stage at all.
+    fn finish(self) -> Result<Pipeline, SpecError> {
+        let unused = (self.defined.values())
+            .map(|(name, _)| name)
+            .filter(|name| !self.by_name.contains_key(&name.text))
+            .min_by_key(|w| (w.pos.line, w.pos.column));
+        if let Some(name) = unused {
+            return Err(SpecError::at(
+                name.pos,
+                format!("stage {:?} is defined but used in no chain", name.text),
+            ));
+        }
+        if self.pipeline.stages.is_empty() {
+            return Err(SpecError::at(
+                Pos { line: 1, column: 1 },
+                "the spec holds no stage",
+            ));
+        }
+        Ok(self.pipeline)
+    }
 }
 
 /// Quotes one argument for display, only when it needs it (`'direction=North Bound'`).
