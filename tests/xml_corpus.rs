@@ -7,7 +7,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{cmd, pipeline};
+use crate::common::{cmd, pipeline, Bounded};
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xml/corpus");
@@ -27,8 +27,7 @@ fn expat(file: &Path) -> (String, Option<u64>, String) {
         .arg(script)
         .arg(file)
         .env("PYTHONIOENCODING", "utf-8")
-        .output()
-        .expect("run python3");
+        .bounded();
     let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
     let line = (!out.status.success()).then(|| {
         let place = stderr
