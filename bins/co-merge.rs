@@ -19,8 +19,9 @@ struct Args {
     /// The inputs: FIFO or file paths, `-` for standard input.
     #[arg(required = true, value_name = "IN")]
     inputs: Vec<PathBuf>,
-    /// Largest frame accepted, in bytes.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
+    /// Largest frame accepted, in bytes (1 to 1073741824).
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME,
+          value_parser = copipe::args::max_frame_bytes)]
     max_frame: usize,
     #[command(flatten)]
     output: OutputArgs,

@@ -7,6 +7,7 @@ use std::path::PathBuf;
 use crate::error::Result;
 use crate::event::EventKind;
 use crate::link::endpoint::{self, Endpoint};
+use crate::link::frame::MAX_MAX_FRAME;
 use crate::link::{FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
 use crate::protocol::Direction;
 use crate::signals;
@@ -18,8 +19,9 @@ pub struct InputArgs {
     /// Read frames from PATH (a named pipe or file) instead of standard input.
     #[arg(long, value_name = "PATH")]
     pub input: Option<PathBuf>,
-    /// Largest frame accepted, in bytes; a larger one is refused before any allocation.
-    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME)]
+    /// Largest frame accepted, in bytes (1 to 1073741824); a larger one is refused before
+    /// any allocation.
+    #[arg(long, value_name = "BYTES", default_value_t = DEFAULT_MAX_FRAME, value_parser = max_frame_bytes)]
     pub max_frame: usize,
 }
 
@@ -37,6 +39,18 @@ pub struct TextOutputArgs {
     /// Write the text to PATH instead of standard output.
     #[arg(long, value_name = "PATH")]
     pub output: Option<PathBuf>,
+}
+
+/// Parses `--max-frame`: a byte count from 1 to [`MAX_MAX_FRAME`].
+pub fn max_frame_bytes(text: &str) -> std::result::Result<usize, String> {
+    let n: usize = text
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number of bytes"))?;
+    if (1..=MAX_MAX_FRAME).contains(&n) {
+        Ok(n)
+    } else {
+        Err(format!("{n} is out of range: a frame limit is 1 to {MAX_MAX_FRAME} bytes (1 GiB)"))
+    }
 }
 
 impl TextOutputArgs {

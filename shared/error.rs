@@ -39,6 +39,26 @@ pub enum Error {
     #[error("unknown event kind {found} in the stream header at byte 6")]
     UnknownKind { found: u8 },
 
+    /// The reserved header byte is not 0: a stream from a newer copipe, or not a stream.
+    #[error("reserved header byte at byte {offset} is {found}, not 0 (a stream from a newer copipe?)")]
+    Reserved { offset: u64, found: u8 },
+
+    /// Bytes after an end-of-stream marker that do not start another stream of the same kind.
+    #[error("unexpected bytes after the end-of-stream marker at byte {offset} (they start with {found}); only another stream of the same kind may follow")]
+    AfterEnd { offset: u64, found: String },
+
+    /// A stream of another kind appended after the end of the first (`cat a.bin b.bin`).
+    #[error("a stream of {found} follows the end of the stream of {expected} at byte {offset}; concatenated streams must carry one kind")]
+    AppendedKind {
+        offset: u64,
+        expected: EventKind,
+        found: EventKind,
+    },
+
+    /// A frame whose payload does not match its checksum: the bytes were changed on the way.
+    #[error("corrupt frame at byte {offset}: checksum {found:#010x} does not match {expected:#010x} in its header (the stream was damaged in storage or transit)")]
+    Checksum { offset: u64, expected: u32, found: u32 },
+
     /// A stage got a stream of the wrong kind of events.
     #[error("{stage} expects {expected}, got {found}")]
     WrongKind {
@@ -64,7 +84,7 @@ pub enum Error {
     FrameTooLarge { offset: u64, len: u64, max: usize },
 
     /// An event that is too large to send in one frame.
-    #[error("an event of {len} bytes is over the frame limit of {max} bytes (raise it with --max-frame)")]
+    #[error("an event of {len} bytes is over the frame limit of {max} bytes")]
     EventTooLarge { len: usize, max: usize },
 
     /// A frame whose payload does not decode as events of the stream's kind.
@@ -84,7 +104,7 @@ pub enum Error {
     NotUtf8 { line: u64, offset: u64 },
 
     /// A line longer than the frame limit: refusing it bounds memory.
-    #[error("line {line} (byte {offset}) is longer than the frame limit of {max} bytes (raise it with --max-frame)")]
+    #[error("line {line} (byte {offset}) is longer than the limit of {max} bytes (raise it with --max-line)")]
     LineTooLong { line: u64, offset: u64, max: usize },
 
     /// A bad line of a text source (JSON lines, CSV), 1-based.

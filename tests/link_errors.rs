@@ -2,7 +2,7 @@
 //! Run through the real co-grep and co-printer binaries.
 
 use crate::common::{cmd, lines_stream, run_with_input};
-use copipe::link::frame::{FrameWriter, MAGIC, VERSION};
+use copipe::link::frame::{frame_header, FrameWriter, FRAME_HEADER_LEN, MAGIC, VERSION};
 use copipe::EventKind;
 
 /// Runs `stage` on `input`; asserts exit 1 and exactly one stderr line naming the stage, and
@@ -22,6 +22,16 @@ fn fails(stage: &str, args: &[&str], input: &[u8]) -> String {
     let header_only = out.stdout.len() == 8 && out.stdout.starts_with(&MAGIC);
     assert!(out.stdout.is_empty() || header_only || stage == "co-printer");
     stderr
+}
+
+/// A stream header of lines followed by one hand-made frame (with a correct checksum).
+fn lines_with_frame(events: u32, payload: &[u8]) -> Vec<u8> {
+    let mut s = Vec::from(&MAGIC[..]);
+    s.extend_from_slice(&[VERSION, EventKind::Lines.tag(), 0]);
+    s.extend_from_slice(&frame_header(events, payload));
+    s.extend_from_slice(payload);
+    s.extend_from_slice(&[0; FRAME_HEADER_LEN]);
+    s
 }
 
 fn stream_of(kind: EventKind, events: &[&str]) -> Vec<u8> {
@@ -74,15 +84,15 @@ fn wrong_kind_names_both() {
 #[test]
 fn truncated_frame_gives_offset() {
     let s = lines_stream("first line\nsecond line\n");
-    // Header (8) + frame header (8) + part of the payload.
-    let e = fails("co-printer", &[], &s[..20]);
+    // Header (8) + frame header (12) + part of the payload.
+    let e = fails("co-printer", &[], &s[..23]);
     assert!(e.contains("truncated frame at byte 8"), "{e}");
 }
 
 #[test]
 fn missing_end_of_stream_means_upstream_failed() {
     let s = lines_stream("first line\n");
-    let cut = &s[..s.len() - 8];
+    let cut = &s[..s.len() - FRAME_HEADER_LEN];
     let out = run_with_input(cmd("co-printer", &[]), cut);
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1));
@@ -104,6 +114,7 @@ fn oversized_frame_is_refused_before_allocating() {
     s.extend_from_slice(&[VERSION, EventKind::Lines.tag(), 0]);
     s.extend_from_slice(&0xFFFF_FFF0u32.to_le_bytes());
     s.extend_from_slice(&1u32.to_le_bytes());
+    s.extend_from_slice(&0u32.to_le_bytes());
     let e = fails("co-grep", &["x"], &s);
     assert!(e.contains("frame at byte 8 claims 4294967280 bytes"), "{e}");
     assert!(e.contains("--max-frame"), "{e}");
@@ -120,37 +131,22 @@ fn max_frame_is_configurable() {
 
 #[test]
 fn undecodable_payload() {
-    let mut s = Vec::from(&MAGIC[..]);
-    s.extend_from_slice(&[VERSION, EventKind::Lines.tag(), 0]);
     // One event claiming a 100-byte string, with only 3 bytes present.
-    s.extend_from_slice(&4u32.to_le_bytes());
-    s.extend_from_slice(&1u32.to_le_bytes());
-    s.extend_from_slice(&[100, b'a', b'b', b'c']);
-    s.extend_from_slice(&[0; 8]);
+    let s = lines_with_frame(1, &[100, b'a', b'b', b'c']);
     let e = fails("co-printer", &[], &s);
     assert!(e.contains("undecodable frame at byte 8"), "{e}");
 }
 
 #[test]
 fn invalid_utf8_in_a_line_event() {
-    let mut s = Vec::from(&MAGIC[..]);
-    s.extend_from_slice(&[VERSION, EventKind::Lines.tag(), 0]);
-    s.extend_from_slice(&3u32.to_le_bytes());
-    s.extend_from_slice(&1u32.to_le_bytes());
-    s.extend_from_slice(&[2, 0xff, 0xfe]);
-    s.extend_from_slice(&[0; 8]);
+    let s = lines_with_frame(1, &[2, 0xff, 0xfe]);
     let e = fails("co-grep", &["x"], &s);
     assert!(e.contains("undecodable frame at byte 8"), "{e}");
 }
 
 #[test]
 fn leftover_bytes_in_a_frame() {
-    let mut s = Vec::from(&MAGIC[..]);
-    s.extend_from_slice(&[VERSION, EventKind::Lines.tag(), 0]);
-    s.extend_from_slice(&4u32.to_le_bytes());
-    s.extend_from_slice(&1u32.to_le_bytes());
-    s.extend_from_slice(&[1, b'a', 9, 9]);
-    s.extend_from_slice(&[0; 8]);
+    let s = lines_with_frame(1, &[1, b'a', 9, 9]);
     let e = fails("co-printer", &[], &s);
     assert!(e.contains("2 bytes left over"), "{e}");
 }

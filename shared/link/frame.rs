@@ -2,9 +2,16 @@
 //!
 //! ```text
 //! header   "\xC0PIPE"  version:u8  kind:u8  reserved:u8 (0)          8 bytes
-//! frame    length:u32le  events:u32le  payload[length]                one or more events
-//! end      length = 0, events = 0                                     written by close()
+//! frame    length:u32le  events:u32le  crc32:u32le  payload[length]   one or more events
+//! end      length = 0, events = 0, crc32 = 0                          written by close()
 //! ```
+//!
+//! `crc32` is the CRC-32 (IEEE, as zlib computes it) of the payload: a pipe does not corrupt,
+//! but streams are recorded to files and cross networks, and a flipped bit inside a string
+//! still decodes. It costs little (crc32fast runs at many GB/s) and any language's zlib
+//! checks it. Several streams of one kind written back to back (`cat a.bin b.bin`) read as
+//! one stream, as gzip reads concatenated members; anything else after an end marker is an
+//! error, never silently dropped.
 //!
 //! The magic starts with 0xC0, a byte that never begins UTF-8 text, so text piped into a
 //! stage by mistake is recognised at once. A frame batches many small events (up to
@@ -26,13 +33,16 @@ use crate::event::EventKind;
 /// The first five bytes of every copipe stream.
 pub const MAGIC: [u8; 5] = *b"\xC0PIPE";
 /// The format version this build writes and reads.
-pub const VERSION: u8 = 1;
+pub const VERSION: u8 = 2;
 /// Bytes in the stream header.
 pub const HEADER_LEN: usize = 8;
-/// Bytes in a frame header (length and event count).
-pub const FRAME_HEADER_LEN: usize = 8;
+/// Bytes in a frame header (length, event count, checksum).
+pub const FRAME_HEADER_LEN: usize = 12;
 /// Default limit on one frame's payload: a reader never allocates more than this for a frame.
 pub const DEFAULT_MAX_FRAME: usize = 16 << 20;
+/// The largest `--max-frame` accepted: far above any real event, far below what a hostile
+/// length field could make a reader reserve.
+pub const MAX_MAX_FRAME: usize = 1 << 30;
 /// A writer closes its current frame once the payload reaches this size.
 pub const BATCH_BYTES: usize = 32 << 10;
 /// A writer hands its buffer to the OS once it holds this much.
@@ -62,6 +72,21 @@ impl LinkCounters {
             self.bytes.load(Ordering::Relaxed),
         )
     }
+}
+
+/// The checksum a frame header carries for `payload`.
+#[inline]
+pub fn checksum(payload: &[u8]) -> u32 {
+    crc32fast::hash(payload)
+}
+
+/// The 12-byte header of a frame holding `events` events in `payload`.
+pub fn frame_header(events: u32, payload: &[u8]) -> [u8; FRAME_HEADER_LEN] {
+    let mut h = [0; FRAME_HEADER_LEN];
+    h[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
+    h[4..8].copy_from_slice(&events.to_le_bytes());
+    h[8..].copy_from_slice(&checksum(payload).to_le_bytes());
+    h
 }
 
 fn header(kind: EventKind) -> [u8; HEADER_LEN] {
@@ -105,7 +130,7 @@ impl<W: Write> FrameWriter<W> {
 
     /// Sets the largest frame this writer will produce.
     pub fn with_max_frame(mut self, max_frame: usize) -> Self {
-        self.max_frame = max_frame.max(1);
+        self.max_frame = max_frame.clamp(1, MAX_MAX_FRAME);
         self
     }
 
@@ -165,8 +190,7 @@ impl<W: Write> FrameWriter<W> {
     pub fn write_frame(&mut self, events: u32, payload: &[u8]) -> Result<()> {
         self.finish_frame();
         self.pending
-            .extend_from_slice(&(payload.len() as u32).to_le_bytes());
-        self.pending.extend_from_slice(&events.to_le_bytes());
+            .extend_from_slice(&frame_header(events, payload));
         self.pending.extend_from_slice(payload);
         self.counters
             .add(u64::from(events), (payload.len() + FRAME_HEADER_LEN) as u64);
@@ -182,13 +206,10 @@ impl<W: Write> FrameWriter<W> {
             return;
         }
         let len = self.pending.len() - self.frame_start - FRAME_HEADER_LEN;
-        let h = &mut self.pending[self.frame_start..self.frame_start + FRAME_HEADER_LEN];
-        h[..4].copy_from_slice(&(len as u32).to_le_bytes());
-        h[4..].copy_from_slice(&self.frame_events.to_le_bytes());
-        self.counters.add(
-            u64::from(self.frame_events),
-            (len + FRAME_HEADER_LEN) as u64,
-        );
+        let (head, payload) = self.pending[self.frame_start..].split_at_mut(FRAME_HEADER_LEN);
+        head.copy_from_slice(&frame_header(self.frame_events, payload));
+        self.counters
+            .add(u64::from(self.frame_events), (len + FRAME_HEADER_LEN) as u64);
         self.frame_events = 0;
     }
 
@@ -230,6 +251,34 @@ impl<W: Write> FrameWriter<W> {
     }
 }
 
+/// Checks a stream header (`head` holds what arrived of it, at stream offset `offset`) and
+/// returns the kind of events it announces.
+fn check_header(head: &[u8], offset: u64) -> Result<EventKind> {
+    let magic_len = head.len().min(MAGIC.len());
+    if head[..magic_len] != MAGIC[..magic_len] {
+        return Err(Error::NotCopipe {
+            found: format!("\"{}\"", head.escape_ascii()),
+        });
+    }
+    if head.len() < HEADER_LEN {
+        return Err(Error::Truncated { offset });
+    }
+    if head[5] != VERSION {
+        return Err(Error::Version {
+            found: head[5],
+            supported: VERSION,
+        });
+    }
+    let kind = EventKind::from_tag(head[6]).ok_or(Error::UnknownKind { found: head[6] })?;
+    if head[7] != 0 {
+        return Err(Error::Reserved {
+            offset: offset + 7,
+            found: head[7],
+        });
+    }
+    Ok(kind)
+}
+
 /// One frame as read: its event count, payload, and where it started in the stream.
 pub struct Frame<'a> {
     pub events: u32,
@@ -269,31 +318,16 @@ impl<R: Read> FrameReader<R> {
             offset: 0,
             eof: false,
             kind: EventKind::Lines,
-            max_frame: max_frame.max(1),
+            max_frame: max_frame.clamp(1, MAX_MAX_FRAME),
             counters: Arc::default(),
             ended: false,
         };
         let have = reader.fill(HEADER_LEN)?;
-        let head = &reader.buf[reader.start..reader.start + have];
         if have == 0 {
             return Err(Error::EmptyInput);
         }
-        let magic_len = have.min(MAGIC.len());
-        if head[..magic_len] != MAGIC[..magic_len] {
-            return Err(Error::NotCopipe {
-                found: format!("\"{}\"", head.escape_ascii()),
-            });
-        }
-        if have < HEADER_LEN {
-            return Err(Error::Truncated { offset: 0 });
-        }
-        if head[5] != VERSION {
-            return Err(Error::Version {
-                found: head[5],
-                supported: VERSION,
-            });
-        }
-        reader.kind = EventKind::from_tag(head[6]).ok_or(Error::UnknownKind { found: head[6] })?;
+        let head = &reader.buf[reader.start..reader.start + have];
+        reader.kind = check_header(head, 0)?;
         reader.consume(HEADER_LEN);
         Ok(reader)
     }
@@ -350,10 +384,12 @@ impl<R: Read> FrameReader<R> {
                 self.end -= self.start;
                 self.start = 0;
             }
-            if self.buf.len() < want {
-                // Only for a frame larger than the buffer; bounded by max_frame, which the
-                // caller checked before asking for it.
-                self.buf.resize(want, 0);
+            if self.buf.len() - self.start < want && self.end == self.buf.len() {
+                // A frame larger than the buffer, which is full of it: grow geometrically as
+                // its bytes arrive, never to the size its header claims before they have.
+                // Memory stays within twice what arrived (and within max_frame).
+                let grown = (self.buf.len() * 2).min(self.start + want);
+                self.buf.resize(grown, 0);
             }
             match self.input.read(&mut self.buf[self.end..]) {
                 Ok(0) => self.eof = true,
@@ -369,30 +405,53 @@ impl<R: Read> FrameReader<R> {
     }
 
     /// The next frame, or `None` after the end-of-stream marker.
+    ///
+    /// A stream header of the same kind right after an end marker continues the stream (two
+    /// streams concatenated by `cat`); any other bytes there are an error.
     pub fn next_frame(&mut self) -> Result<Option<Frame<'_>>> {
-        if self.ended {
-            return Ok(None);
-        }
-        let offset = self.offset;
-        match self.fill(FRAME_HEADER_LEN)? {
-            0 => return Err(Error::MissingEnd { offset }),
-            n if n < FRAME_HEADER_LEN => return Err(Error::Truncated { offset }),
-            _ => {}
-        }
-        let h = &self.buf[self.start..self.start + FRAME_HEADER_LEN];
-        let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        let events = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        if len == 0 {
-            self.consume(FRAME_HEADER_LEN);
-            if events != 0 {
-                return Err(Error::Decode {
+        loop {
+            if self.ended {
+                return Ok(None);
+            }
+            let offset = self.offset;
+            match self.fill(FRAME_HEADER_LEN)? {
+                0 => return Err(Error::MissingEnd { offset }),
+                n if n < FRAME_HEADER_LEN => return Err(Error::Truncated { offset }),
+                _ => {}
+            }
+            let h = &self.buf[self.start..self.start + FRAME_HEADER_LEN];
+            let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+            let (len, events, crc) = (word(0) as usize, word(4), word(8));
+            if len == 0 {
+                self.end_marker(offset, events, crc)?;
+                continue;
+            }
+            self.check_frame_header(offset, len, events)?;
+            let total = FRAME_HEADER_LEN + len;
+            if self.fill(total)? < total {
+                return Err(Error::Truncated { offset });
+            }
+            let at = self.start + FRAME_HEADER_LEN;
+            let found = checksum(&self.buf[at..at + len]);
+            if found != crc {
+                return Err(Error::Checksum {
                     offset,
-                    message: format!("empty frame claims {events} events"),
+                    expected: crc,
+                    found,
                 });
             }
-            self.ended = true;
-            return Ok(None);
+            self.consume(total);
+            self.counters.add(u64::from(events), total as u64);
+            return Ok(Some(Frame {
+                events,
+                payload: &self.buf[at..at + len],
+                offset,
+            }));
         }
+    }
+
+    /// Refuses a frame header whose length is over the limit or whose event count cannot be.
+    fn check_frame_header(&self, offset: u64, len: usize, events: u32) -> Result<()> {
         if len > self.max_frame {
             return Err(Error::FrameTooLarge {
                 offset,
@@ -406,17 +465,41 @@ impl<R: Read> FrameReader<R> {
                 message: format!("frame of {len} bytes claims {events} events"),
             });
         }
-        let total = FRAME_HEADER_LEN + len;
-        if self.fill(total)? < total {
-            return Err(Error::Truncated { offset });
+        Ok(())
+    }
+
+    /// Consumes an end marker at `offset`, then looks past it: end of input ends the stream,
+    /// a header of the same kind continues it, anything else is an error.
+    fn end_marker(&mut self, offset: u64, events: u32, crc: u32) -> Result<()> {
+        if events != 0 || crc != 0 {
+            return Err(Error::Decode {
+                offset,
+                message: format!("empty frame claims {events} events and checksum {crc:#010x}"),
+            });
         }
-        let at = self.start + FRAME_HEADER_LEN;
-        self.consume(total);
-        self.counters.add(u64::from(events), total as u64);
-        Ok(Some(Frame {
-            events,
-            payload: &self.buf[at..at + len],
-            offset,
-        }))
+        self.consume(FRAME_HEADER_LEN);
+        let after = self.offset;
+        let have = self.fill(HEADER_LEN)?;
+        if have == 0 {
+            self.ended = true;
+            return Ok(());
+        }
+        let head = &self.buf[self.start..self.start + have];
+        if head[0] != MAGIC[0] {
+            return Err(Error::AfterEnd {
+                offset: after,
+                found: format!("\"{}\"", head.escape_ascii()),
+            });
+        }
+        let kind = check_header(head, after)?;
+        if kind != self.kind {
+            return Err(Error::AppendedKind {
+                offset: after,
+                expected: self.kind,
+                found: kind,
+            });
+        }
+        self.consume(HEADER_LEN);
+        Ok(())
     }
 }

@@ -33,7 +33,9 @@ pub struct LineArgs {
     #[arg(long)]
     pub lossy: bool,
     /// Longest line accepted, in bytes (a longer one is an error, never an unbounded buffer).
-    #[arg(long, value_name = "BYTES", default_value_t = LineOptions::default().max_line)]
+    /// Lines over 16 MiB also need `--max-frame` on the stages that read them.
+    #[arg(long, value_name = "BYTES", default_value_t = LineOptions::default().max_line,
+          value_parser = crate::args::max_frame_bytes)]
     pub max_line: usize,
 }
 
@@ -158,7 +160,9 @@ pub fn open_text_input(path: Option<&Path>) -> Result<(BufReader<Box<dyn Read>>,
 pub fn run_lines(path: Option<&Path>, options: LineOptions, output: &OutputArgs) -> Result<()> {
     signals::stop_on_signals();
     let (mut reader, _label) = open_text_input(path)?;
-    let writer = output.open(crate::EventKind::Lines)?;
+    let writer = output
+        .open(crate::EventKind::Lines)?
+        .with_max_frame(options.max_line.saturating_add(16));
     let mut sink = SendTo::<Lines, File>::from_writer(writer);
     send_lines(&mut reader, options, &mut sink)
 }
