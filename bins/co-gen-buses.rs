@@ -16,7 +16,7 @@ const INFO: StageInfo = StageInfo::new("co-gen-buses", Port::None, Port::Text);
 #[derive(Parser)]
 #[command(
     version,
-    after_help = "Example: co-gen-buses --buses 100000 --seed 7 --out big.xml && co-xml big.xml | co-buses | co-printer"
+    after_help = "Example: co-gen-buses --buses 100000 --seed 7 --output big.xml && co-xml big.xml | co-buses | co-printer"
 )]
 struct Args {
     /// How many `<bus>` elements to write.
@@ -25,9 +25,9 @@ struct Args {
     /// Seed of the random choices; the same seed gives the same file.
     #[arg(long, value_name = "S", default_value_t = 1)]
     seed: u64,
-    /// Write to FILE instead of standard output.
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
+    /// Write to PATH instead of standard output (`--out` is the old name, still accepted).
+    #[arg(long, value_name = "PATH", alias = "out")]
+    output: Option<PathBuf>,
 }
 
 fn main() -> ExitCode {
@@ -36,6 +36,6 @@ fn main() -> ExitCode {
             buses: args.buses,
             seed: args.seed,
         };
-        run_gen_buses(options, args.out.as_deref())
+        run_gen_buses(options, args.output.as_deref())
     })
 }

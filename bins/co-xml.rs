@@ -14,7 +14,8 @@ const INFO: StageInfo = StageInfo::new("co-xml", Port::Text, Port::XML);
 ///
 /// Entities are decoded, CDATA is text, and each run of character data between two tags is
 /// one text event, never trimmed. Comments and processing instructions are skipped. Memory
-/// stays constant whatever the document's size. A malformed document is reported with its
+/// is bounded whatever the document's size: a token or a run of character data over 16 MiB
+/// is an error, not an unbounded buffer. A malformed document is reported with its
 /// line:column and ends the stream without an end-of-stream marker.
 #[derive(Parser)]
 #[command(

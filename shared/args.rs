@@ -49,7 +49,9 @@ pub fn max_frame_bytes(text: &str) -> std::result::Result<usize, String> {
     if (1..=MAX_MAX_FRAME).contains(&n) {
         Ok(n)
     } else {
-        Err(format!("{n} is out of range: a frame limit is 1 to {MAX_MAX_FRAME} bytes (1 GiB)"))
+        Err(format!(
+            "{n} is out of range: a frame limit is 1 to {MAX_MAX_FRAME} bytes (1 GiB)"
+        ))
     }
 }
 
@@ -95,11 +97,11 @@ pub fn frame_reader(file: File, label: String, max_frame: usize) -> Result<Frame
     Ok(reader)
 }
 
-/// Sets SIGINT handling for a stage whose main input is `file` (see [`crate::signals`]).
+/// Sets signal handling for a stage whose main input is `file` (see [`crate::signals`]):
+/// SIGTERM (and SIGINT unless fed by a pipe) stops it cleanly, flushing what it produced.
 pub fn set_signal_manners(file: &File) {
+    signals::stop_on_signals();
     if endpoint::is_pipe(file) {
         signals::ignore_interrupt();
-    } else {
-        signals::stop_on_signals();
     }
 }

@@ -40,7 +40,9 @@ pub enum Error {
     UnknownKind { found: u8 },
 
     /// The reserved header byte is not 0: a stream from a newer copipe, or not a stream.
-    #[error("reserved header byte at byte {offset} is {found}, not 0 (a stream from a newer copipe?)")]
+    #[error(
+        "reserved header byte at byte {offset} is {found}, not 0 (a stream from a newer copipe?)"
+    )]
     Reserved { offset: u64, found: u8 },
 
     /// Bytes after an end-of-stream marker that do not start another stream of the same kind.
@@ -57,7 +59,11 @@ pub enum Error {
 
     /// A frame whose payload does not match its checksum: the bytes were changed on the way.
     #[error("corrupt frame at byte {offset}: checksum {found:#010x} does not match {expected:#010x} in its header (the stream was damaged in storage or transit)")]
-    Checksum { offset: u64, expected: u32, found: u32 },
+    Checksum {
+        offset: u64,
+        expected: u32,
+        found: u32,
+    },
 
     /// A stage got a stream of the wrong kind of events.
     #[error("{stage} expects {expected}, got {found}")]

@@ -36,8 +36,15 @@ pub fn stage_main<A: Parser>(info: &StageInfo, body: impl FnOnce(A) -> Result<()
         eprintln!("{name}: error: internal error (a bug in copipe): {p}");
     }));
     // Name the command after the stage (not the package), for --help, --version and errors.
-    let matches = A::command().name(name).bin_name(name).get_matches();
-    let args = A::from_arg_matches(&matches).unwrap_or_else(|e| e.exit());
+    let parsed = A::command()
+        .name(name)
+        .bin_name(name)
+        .try_get_matches()
+        .and_then(|m| A::from_arg_matches(&m));
+    let args = match parsed {
+        Ok(args) => args,
+        Err(e) => return usage_exit(name, &e),
+    };
     let outcome = body(args);
     crate::stats::write_stats();
     finish(name, outcome)
@@ -51,6 +58,48 @@ fn static_name(info: &StageInfo) -> &'static str {
         Cow::Borrowed(name) => name,
         Cow::Owned(name) => name.clone().leak(),
     }
+}
+
+/// Prints `--help`/`--version` as clap does (exit 0), and a usage error as the one line the
+/// README promises, `co-x: error: ...` naming the stage (exit 2), instead of clap's
+/// multi-line report.
+pub fn usage_exit(name: &str, e: &clap::Error) -> ExitCode {
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        let _ = e.print();
+        return ExitCode::from(if e.use_stderr() { 2 } else { 0 });
+    }
+    let _ = writeln!(
+        std::io::stderr(),
+        "{name}: error: {} (see {name} --help)",
+        one_line(&e.to_string())
+    );
+    ExitCode::from(2)
+}
+
+/// Clap's message without its `error: ` prefix, usage block and hints, on one line.
+fn one_line(message: &str) -> String {
+    let mut lines = message.lines();
+    let first = lines.next().unwrap_or_default();
+    let first = first.strip_prefix("error: ").unwrap_or(first);
+    let mut line = first.trim().to_owned();
+    // "the following required arguments were not provided:" lists them on the next lines.
+    if line.ends_with(':') {
+        let listed: Vec<&str> = lines.map(str::trim).take_while(|l| !l.is_empty()).collect();
+        line.push(' ');
+        line.push_str(&listed.join(", "));
+    }
+    // clap puts the hint for an unexpected argument on its own `tip:` line: keep it.
+    if let Some(tip) = message.lines().find_map(|l| l.trim().strip_prefix("tip: ")) {
+        line.push_str("; ");
+        line.push_str(tip);
+    }
+    line
 }
 
 /// Maps a stage's outcome to an exit status and at most one line on stderr

@@ -1,13 +1,24 @@
 //! Signals, as the design wants them: SIGINT and SIGTERM ask a *source* to stop reading and
 //! close normally, so everything it already read flows down to the sinks. A stage fed by a
 //! pipe ignores the terminal's SIGINT (its upstream gets the same signal and will close the
-//! stream) and keeps the default SIGTERM, so a launcher can still stop it.
+//! stream). SIGTERM stops every stage the same graceful way: a stage busy with its input
+//! stops between two events and closes its output, flushing what it produced; one waiting
+//! for input with nothing buffered ([`Waiting`]) exits at once.
 
-use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU8, AtomicUsize, Ordering};
 use std::sync::Arc;
 
 static STOP: AtomicBool = AtomicBool::new(false);
 static SIGNALS: AtomicUsize = AtomicUsize::new(0);
+
+/// What the main thread is doing, for the signal handler: see [`Waiting`].
+static STATE: AtomicU8 = AtomicU8::new(BUSY);
+const BUSY: u8 = 0;
+const WAITING: u8 = 1;
+const EXITING: u8 = 2;
+
+/// The exit status of a stage stopped by a signal while it waited for input.
+pub const STOPPED_WAITING: i32 = 130;
 
 /// True once SIGINT or SIGTERM asked this process to stop.
 #[inline]
@@ -20,14 +31,23 @@ pub fn request_stop() {
     STOP.store(true, Ordering::Relaxed);
 }
 
-/// Makes SIGINT and SIGTERM request a graceful stop. A second signal exits at once with
-/// status 130: the user insists.
+/// Makes SIGINT, SIGTERM and SIGHUP request a graceful stop: a stage busy with its input
+/// stops at the next event and closes its output (flushing what it produced); a stage
+/// waiting for input with nothing buffered ([`Waiting`]) exits at once, since a blocked read
+/// would never see the request. A second signal exits at once with status 130: the user
+/// insists.
 pub fn stop_on_signals() {
     let installed = ctrlc::set_handler(|| {
         if SIGNALS.fetch_add(1, Ordering::SeqCst) >= 1 {
             std::process::exit(130);
         }
-        request_stop();
+        STOP.store(true, Ordering::SeqCst);
+        if STATE
+            .compare_exchange(WAITING, EXITING, Ordering::SeqCst, Ordering::SeqCst)
+            .is_ok()
+        {
+            std::process::exit(STOPPED_WAITING);
+        }
     });
     // Only fails if a handler is already installed: then the first one stands.
     let _ = installed;
@@ -103,6 +123,57 @@ impl Shutdown {
             Flag::Never => false,
             Flag::Process => stop_requested(),
             Flag::Own(flag) => flag.load(Ordering::Relaxed),
+        }
+    }
+}
+
+impl Shutdown {
+    /// Starts waiting for input with everything produced so far flushed; `None` if the
+    /// shutdown was already asked for (then stop instead of waiting). With the process's
+    /// shutdown, a stop signal during the wait ends the process at once ([`Waiting`]).
+    #[must_use]
+    pub fn enter_wait(&self) -> Option<Waiting> {
+        match self.0 {
+            Flag::Process => Waiting::enter(),
+            _ if self.is_shutdown() => None,
+            _ => Some(Waiting { armed: false }),
+        }
+    }
+}
+
+/// Held while the main thread waits for input with all its output flushed: a stop signal
+/// that arrives meanwhile ends the process at once (nothing is lost, and a read blocked on
+/// an idle pipe would never notice the request). Dropped when the wait is over; from then
+/// on a stop is noticed between events.
+pub struct Waiting {
+    /// False for a wait under a shutdown of the caller's own: nothing to coordinate.
+    armed: bool,
+}
+
+impl Waiting {
+    /// Starts a wait; `None` if a stop was already requested (then stop instead of waiting).
+    #[must_use]
+    pub fn enter() -> Option<Waiting> {
+        STATE.store(WAITING, Ordering::SeqCst);
+        if STOP.load(Ordering::SeqCst) {
+            STATE.store(BUSY, Ordering::SeqCst);
+            return None;
+        }
+        Some(Waiting { armed: true })
+    }
+}
+
+impl Drop for Waiting {
+    fn drop(&mut self) {
+        if self.armed
+            && STATE
+                .compare_exchange(WAITING, BUSY, Ordering::SeqCst, Ordering::SeqCst)
+                .is_err()
+        {
+            // The handler is ending the process: touch nothing more.
+            loop {
+                std::thread::park();
+            }
         }
     }
 }

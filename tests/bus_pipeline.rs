@@ -103,7 +103,7 @@ fn generate(dir: &Path, buses: u32, seed: u32) -> PathBuf {
             &buses.to_string(),
             "--seed",
             &seed.to_string(),
-            "--out",
+            "--output",
             path.to_str().unwrap(),
         ],
     )

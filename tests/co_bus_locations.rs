@@ -74,7 +74,7 @@ fn a_downstream_that_leaves_early_ends_the_pipeline_quietly() {
             "30000",
             "--seed",
             "5",
-            "--out",
+            "--output",
             file.to_str().unwrap(),
         ],
     )

@@ -98,7 +98,7 @@ fn out_writes_a_file_and_arguments_are_checked() {
             "20",
             "--seed",
             "1",
-            "--out",
+            "--output",
             path.to_str().unwrap(),
         ],
     )

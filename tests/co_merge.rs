@@ -62,7 +62,11 @@ fn ends_when_all_inputs_end_and_fails_when_one_fails() {
     let bad = dir.path().join("bad");
     std::fs::write(&good, lines_stream("a\nb\n")).unwrap();
     let broken = lines_stream("c\n");
-    std::fs::write(&bad, &broken[..broken.len() - copipe::link::frame::FRAME_HEADER_LEN]).unwrap();
+    std::fs::write(
+        &bad,
+        &broken[..broken.len() - copipe::link::frame::FRAME_HEADER_LEN],
+    )
+    .unwrap();
     let ok = cmd(
         "co-merge",
         &[good.to_str().unwrap(), good.to_str().unwrap()],

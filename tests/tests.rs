@@ -31,6 +31,7 @@ mod examples_seed;
 mod launcher;
 mod link_errors;
 mod python_stages;
+mod reliability;
 mod sched;
 mod vectors;
 mod xml_broken;

@@ -27,7 +27,7 @@ mkdir -p "$DATA_DIR"
 FILE="$DATA_DIR/allroutes-$BUSES.xml"
 if [ ! -f "$FILE" ]; then
     echo "generating $FILE ($BUSES buses)..." >&2
-    "$BIN/co-gen-buses" --buses "$BUSES" --seed 1 --out "$FILE"
+    "$BIN/co-gen-buses" --buses "$BUSES" --seed 1 --output "$FILE"
 fi
 BYTES=$(stat -c %s "$FILE")
 MB=$(awk -v b="$BYTES" 'BEGIN { printf "%.1f", b / 1e6 }')

@@ -17,7 +17,7 @@ cargo build --release --quiet
 B=$PWD/target/release
 WORK=$(mktemp -d)
 trap 'rm -rf "$WORK"' EXIT
-"$B/co-gen-buses" --buses "$BUSES" --seed 7 --out "$WORK/buses.xml"
+"$B/co-gen-buses" --buses "$BUSES" --seed 7 --output "$WORK/buses.xml"
 XML=$WORK/buses.xml
 
 # Milliseconds taken by a command (output discarded).

@@ -53,6 +53,22 @@ fn describe(e: DecodeError) -> String {
         ),
         DecodeError::UnexpectedVariant { found, .. } => format!("unknown event variant {found}"),
         DecodeError::LimitExceeded => "an event claims more memory than allowed".into(),
+        DecodeError::OtherString(message) => serde_words(&message),
+        DecodeError::InvalidBooleanValue(b) => format!("{b} is not a boolean (0 or 1)"),
+        DecodeError::InvalidCharEncoding(_) => "a character is not valid UTF-8".into(),
         other => other.to_string(),
+    }
+}
+
+/// serde's own complaints, which bincode passes on as strings, reworded: "invalid value:
+/// integer `5`, expected variant index 0 <= i < 3" says an unknown event variant.
+fn serde_words(message: &str) -> String {
+    let variant = message
+        .strip_prefix("invalid value: integer `")
+        .and_then(|rest| rest.split_once('`'))
+        .filter(|(_, tail)| tail.contains("variant index"));
+    match variant {
+        Some((found, _)) => format!("unknown event variant {found}"),
+        None => message.to_owned(),
     }
 }

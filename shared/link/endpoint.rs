@@ -41,6 +41,7 @@ pub fn open_input(path: Option<&Path>) -> Result<Endpoint> {
     }
     let path = path.expect("checked above");
     let file = File::open(path).context_io(|| format!("opening input {}", path.display()))?;
+    remember_input(&file, path);
     Ok(Endpoint {
         file,
         label: path.display().to_string(),
@@ -68,19 +69,101 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
         });
     }
     let path = path.expect("checked above");
-    let is_fifo = std::fs::metadata(path).is_ok_and(|m| m.file_type().is_fifo());
-    let mut options = OpenOptions::new();
-    options.write(true);
-    if !is_fifo {
-        options.create(true).truncate(true);
+    let meta = std::fs::metadata(path).ok();
+    let is_fifo = meta.as_ref().is_some_and(|m| m.file_type().is_fifo());
+    if let Some(input) = meta.as_ref().and_then(|m| same_as_input(m)) {
+        return Err(Error::Usage(format!(
+            "the output {} is the input {input}: writing it would destroy what is being read",
+            path.display()
+        )));
     }
-    let file = options
-        .open(path)
-        .context_io(|| format!("opening output {}", path.display()))?;
+    let file = if is_fifo {
+        open_fifo_for_writing(path)?
+    } else {
+        OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(true)
+            .open(path)
+            .context_io(|| format!("opening output {}", path.display()))?
+    };
     Ok(Endpoint {
         file,
         label: path.display().to_string(),
     })
+}
+
+/// How often a writer waiting for a FIFO's reader looks again (and at the stop flag).
+const FIFO_RETRY: std::time::Duration = std::time::Duration::from_millis(10);
+
+/// Opens a FIFO for writing without blocking in `open(2)`, where no signal handler could
+/// stop the wait: a non-blocking open fails with ENXIO until a reader is there, so it is
+/// retried until one is, or until SIGINT/SIGTERM asks the stage to stop. The descriptor is
+/// then made blocking again for ordinary writes.
+fn open_fifo_for_writing(path: &Path) -> Result<File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let context = || format!("opening output {}", path.display());
+    loop {
+        match OpenOptions::new()
+            .write(true)
+            .custom_flags(libc::O_NONBLOCK)
+            .open(path)
+        {
+            Ok(file) => {
+                set_blocking(&file).context_io(context)?;
+                return Ok(file);
+            }
+            Err(e) if e.raw_os_error() == Some(libc::ENXIO) => {
+                if signals::stop_requested() {
+                    return Err(Error::io(
+                        format!("waiting for a reader of {}", path.display()),
+                        io::Error::from(io::ErrorKind::Interrupted),
+                    ));
+                }
+                std::thread::sleep(FIFO_RETRY);
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(Error::io(context(), e)),
+        }
+    }
+}
+
+/// Clears O_NONBLOCK on `file`.
+fn set_blocking(file: &File) -> io::Result<()> {
+    let fd = file.as_raw_fd();
+    // SAFETY: fcntl on a descriptor we own, reading and then setting its status flags.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFL) };
+    if flags < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    // SAFETY: as above.
+    if unsafe { libc::fcntl(fd, libc::F_SETFL, flags & !libc::O_NONBLOCK) } < 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// The regular files this process opened as inputs (device, inode, path), so an output that
+/// would truncate one of them is refused before it is opened.
+static INPUTS: std::sync::Mutex<Vec<(u64, u64, PathBuf)>> = std::sync::Mutex::new(Vec::new());
+
+fn remember_input(file: &File, path: &Path) {
+    use std::os::unix::fs::MetadataExt;
+    if let (Ok(m), Ok(mut inputs)) = (file.metadata(), INPUTS.lock()) {
+        if m.file_type().is_file() {
+            inputs.push((m.dev(), m.ino(), path.to_owned()));
+        }
+    }
+}
+
+/// The input path that `output` (a file's metadata) is the same file as, if any.
+fn same_as_input(output: &std::fs::Metadata) -> Option<String> {
+    use std::os::unix::fs::MetadataExt;
+    let inputs = INPUTS.lock().ok()?;
+    inputs
+        .iter()
+        .find(|(dev, ino, _)| *dev == output.dev() && *ino == output.ino())
+        .map(|(_, _, p)| p.display().to_string())
 }
 
 /// Opens several endpoints at once, one thread each, so FIFOs cannot deadlock on open order.
@@ -119,7 +202,8 @@ pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Endpoint>> {
 /// True when `file` is a pipe or FIFO: then an upstream process feeds it.
 pub fn is_pipe(file: &File) -> bool {
     file.metadata()
-        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+        .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
+        .unwrap_or(false)
 }
 
 /// A reader for sources that must notice a stop request while waiting for input (a
@@ -157,7 +241,7 @@ pub fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> io::Result<bool
         revents: 0,
     };
     // SAFETY: one valid pollfd, count 1.
-    let n = unsafe { libc::poll(&raw mut pfd, 1, timeout_ms) };
+    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
     if n < 0 {
         let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::Interrupted {

@@ -47,6 +47,9 @@ pub const MAX_MAX_FRAME: usize = 1 << 30;
 pub const BATCH_BYTES: usize = 32 << 10;
 /// A writer hands its buffer to the OS once it holds this much.
 const WRITE_CHUNK: usize = 64 << 10;
+/// A writer flushes once its oldest unsent event has waited this long (checked as events are
+/// written), so a stage that is slow but never blocks on input still delivers promptly.
+pub const FLUSH_AFTER_MS: u64 = 20;
 /// Initial capacity of a reader's buffer.
 const READ_CHUNK: usize = 128 << 10;
 /// A reader moves leftover bytes to the front rather than read into less space than this.
@@ -89,6 +92,20 @@ pub fn frame_header(events: u32, payload: &[u8]) -> [u8; FRAME_HEADER_LEN] {
     h
 }
 
+/// Milliseconds on the coarse monotonic clock: read from the vDSO, no system call, a few
+/// nanoseconds, so a writer can afford it per event. Its resolution (a few ms) is plenty for
+/// [`FLUSH_AFTER_MS`].
+#[inline]
+fn coarse_ms() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: a valid out-pointer; CLOCK_MONOTONIC_COARSE exists on every Linux since 2.6.32.
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
+}
+
 fn header(kind: EventKind) -> [u8; HEADER_LEN] {
     let m = MAGIC;
     [m[0], m[1], m[2], m[3], m[4], VERSION, kind.tag(), 0]
@@ -109,6 +126,8 @@ pub struct FrameWriter<W: Write> {
     max_frame: usize,
     counters: Arc<LinkCounters>,
     closed: bool,
+    /// When (coarse ms) the oldest event not yet handed to the OS was written.
+    oldest: Option<u64>,
 }
 
 impl<W: Write> FrameWriter<W> {
@@ -125,6 +144,7 @@ impl<W: Write> FrameWriter<W> {
             max_frame: DEFAULT_MAX_FRAME,
             counters: Arc::default(),
             closed: false,
+            oldest: None,
         }
     }
 
@@ -159,7 +179,21 @@ impl<W: Write> FrameWriter<W> {
                 self.write_pending()?;
             }
         }
-        Ok(())
+        self.flush_if_stale()
+    }
+
+    /// Flushes when the oldest unsent event has waited [`FLUSH_AFTER_MS`].
+    #[inline]
+    fn flush_if_stale(&mut self) -> Result<()> {
+        let now = coarse_ms();
+        match self.oldest {
+            None => {
+                self.oldest = Some(now);
+                Ok(())
+            }
+            Some(t) if now.saturating_sub(t) >= FLUSH_AFTER_MS => self.flush(),
+            Some(_) => Ok(()),
+        }
     }
 
     /// The frame grew past the limit with the event that starts at `event_start`: refuse an
@@ -197,7 +231,7 @@ impl<W: Write> FrameWriter<W> {
         if self.pending.len() >= WRITE_CHUNK {
             self.write_pending()?;
         }
-        Ok(())
+        self.flush_if_stale()
     }
 
     /// Fills in the header of the frame being built, if it has events.
@@ -221,6 +255,7 @@ impl<W: Write> FrameWriter<W> {
                 .context_io(|| format!("writing to {label}"))?;
             self.pending.clear();
         }
+        self.oldest = None;
         Ok(())
     }
 

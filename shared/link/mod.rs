@@ -128,7 +128,7 @@ impl<'a, K: Kind, W: Write> Sink<K::Event<'a>> for SendTo<K, W> {
 ///
 /// `stage` names the reading stage in a wrong-kind error. `target` is flushed whenever the
 /// next read may block, so events never wait in a buffer while the input is idle. Once
-/// `shutdown` is asked for, reading ends early at a frame boundary and `target` is closed
+/// `shutdown` is asked for, reading ends early between two events and `target` is closed
 /// normally.
 ///
 /// ```
@@ -184,18 +184,33 @@ where
     S: for<'a> Sink<K::Event<'a>> + ?Sized,
 {
     loop {
-        if input.would_block() {
+        // About to block on input: push what was produced downstream first, and let a stop
+        // signal end the wait (see `signals::Waiting`).
+        let waiting = if input.would_block() {
             target.flush()?;
-        }
+            match shutdown.enter_wait() {
+                Some(w) => Some(w),
+                None => return Ok(()),
+            }
+        } else {
+            None
+        };
         if shutdown.is_shutdown() {
             return Ok(());
         }
-        let Some(frame) = input.next_frame()? else {
+        let frame = input.next_frame();
+        drop(waiting);
+        let Some(frame) = frame? else {
             return Ok(());
         };
         let offset = frame.offset;
         let mut rest = frame.payload;
         for _ in 0..frame.events {
+            // A stop (SIGTERM) is honoured between events: a slow stage must not take a
+            // whole frame's worth of time to deliver what it has.
+            if shutdown.is_shutdown() {
+                return Ok(());
+            }
             let (decoded, used) = codec::decode::<K::Decoded<'_>>(rest)
                 .map_err(|message| Error::Decode { offset, message })?;
             target.send(K::event(&decoded))?;

@@ -65,13 +65,24 @@ pub fn run_broadcast(
     };
 
     loop {
-        if reader.would_block() && !each(&mut branches, &mut |w| w.flush())? {
+        let idle = reader.would_block();
+        if idle && !each(&mut branches, &mut |w| w.flush())? {
             return Ok(());
         }
+        let waiting = if idle {
+            match signals::Waiting::enter() {
+                Some(w) => Some(w),
+                None => break,
+            }
+        } else {
+            None
+        };
         if signals::stop_requested() {
             break;
         }
-        let frame = match reader.next_frame() {
+        let frame = reader.next_frame();
+        drop(waiting);
+        let frame = match frame {
             Ok(Some(frame)) => frame,
             Ok(None) => break,
             Err(e) => {

@@ -89,9 +89,17 @@ impl<S> Chaos<S> {
             }
             Fault::Hang => {
                 eprintln!("co-chaos: hanging after {passed} events, as asked (--hang)");
-                loop {
-                    std::thread::park();
+                // Until a signal ends it: a stop request (SIGTERM, SIGINT) is re-raised with
+                // its default action, so the stage dies of it as a plain program would.
+                while !crate::signals::stop_requested() {
+                    std::thread::sleep(Duration::from_millis(10));
                 }
+                // SAFETY: restoring a default disposition and raising a signal at ourselves.
+                unsafe {
+                    libc::signal(libc::SIGTERM, libc::SIG_DFL);
+                    libc::raise(libc::SIGTERM);
+                }
+                unreachable!("SIGTERM ends the process");
             }
         }
     }

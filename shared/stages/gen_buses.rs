@@ -207,7 +207,7 @@ pub fn write_buses<W: Write>(out: W, options: GenOptions) -> std::io::Result<W> 
     Ok(generator.out)
 }
 
-/// `co-gen-buses --buses N [--seed S] [--out FILE]`.
+/// `co-gen-buses --buses N [--seed S] [--output FILE]`.
 pub fn run_gen_buses(options: GenOptions, out: Option<&Path>) -> Result<()> {
     let endpoint::Endpoint { file, label } = endpoint::open_output(out, false)?;
     let writer = BufWriter::with_capacity(128 << 10, file);

@@ -111,7 +111,12 @@ fn write_merged(
                 if let Some(w) = writer.as_mut() {
                     crate::link::FrameWriter::flush(w)?;
                 }
-                match rx.recv() {
+                let Some(waiting) = crate::signals::Waiting::enter() else {
+                    break;
+                };
+                let received = rx.recv();
+                drop(waiting);
+                match received {
                     Ok(m) => m,
                     Err(_) => break,
                 }
