@@ -58,7 +58,7 @@ fn an_overlong_line_is_refused_not_buffered() {
     assert_eq!(out.status.code(), Some(1));
     let e = String::from_utf8_lossy(&out.stderr);
     assert!(
-        e.contains("line 2 (byte 6) is longer than the frame limit of 1000 bytes"),
+        e.contains("line 2 (byte 6) is longer than the limit of 1000 bytes"),
         "{e}"
     );
 }
