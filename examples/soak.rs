@@ -24,8 +24,8 @@ use std::time::{Duration, Instant};
 use copipe::link::frame::{FrameReader, FrameWriter, FRAME_HEADER_LEN, HEADER_LEN};
 use copipe::link::{self, Lines, Records, SendTo, Xml};
 use copipe::sink::Sink;
-use copipe::stages::buses::BusesToDicts;
 use copipe::stages::bus_locations::BusLocations;
+use copipe::stages::buses::BusesToDicts;
 use copipe::stages::dump::Dump;
 use copipe::stages::filter::FilterOnField;
 use copipe::stages::grep::Grep;
@@ -241,7 +241,9 @@ struct Tally {
 
 fn main() {
     let mut args = std::env::args().skip(1);
-    let inputs: u64 = args.next().map_or(1_000_000, |a| a.parse().expect("INPUTS"));
+    let inputs: u64 = args
+        .next()
+        .map_or(1_000_000, |a| a.parse().expect("INPUTS"));
     let seed: u64 = args.next().map_or(1, |a| a.parse().expect("SEED"));
     let seeds = seeds();
     let expected: Vec<Vec<Result<Vec<u8>, String>>> = seeds
@@ -275,7 +277,11 @@ fn main() {
             match panic::catch_unwind(AssertUnwindSafe(|| run_stage(stage, &bytes))) {
                 Err(_) => {
                     t.panics += 1;
-                    eprintln!("PANIC in {} on {:?}", STAGES[stage], bytes.escape_ascii().to_string());
+                    eprintln!(
+                        "PANIC in {} on {:?}",
+                        STAGES[stage],
+                        bytes.escape_ascii().to_string()
+                    );
                 }
                 Ok(Err(_)) => t.rejected += 1,
                 Ok(Ok(out)) => match &expected[from][stage] {
@@ -328,7 +334,11 @@ fn watchdog(done: Arc<AtomicU64>, current: Arc<std::sync::Mutex<Vec<u8>>>) {
             if now == last {
                 let path = std::env::temp_dir().join("copipe-soak-hang.bin");
                 let _ = std::fs::write(&path, &*current.lock().unwrap());
-                println!("HANG: input {} ran over 10 s (a recent input saved to {})", now + 1, path.display());
+                println!(
+                    "HANG: input {} ran over 10 s (a recent input saved to {})",
+                    now + 1,
+                    path.display()
+                );
                 println!("hangs: 1");
                 std::process::exit(2);
             }

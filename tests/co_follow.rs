@@ -352,6 +352,43 @@ fn truncation_restarts_at_the_new_start() {
     );
 }
 
+// Issue 15, point 12: in poll mode, a file truncated and refilled past the old read position
+// between two looks is read again from its start (no lost lines, no fragment sent as a line).
+#[test]
+fn a_file_rewritten_past_the_old_end_between_polls_is_read_from_its_start() {
+    let dir = tempfile::tempdir().unwrap();
+    let old: String = (0..5).map(|i| format!("old {i}\n")).collect();
+    let log = log_with(&dir, &old);
+    let mut f = Followed::start(
+        &["--from-start", "--poll-ms", "50", log.to_str().unwrap()],
+        &[],
+    );
+    f.wait_for_line("old 4");
+    f.wait_for_offset(&log, len(&log));
+    let mut expected: Vec<String> = old.lines().map(str::to_owned).collect();
+    for round in 0..3 {
+        // Truncate and refill with more than was there, in one go (fs::write: two system
+        // calls microseconds apart), so co-follow's next look sees a longer file.
+        let new: String = (0..40)
+            .map(|i| format!("round {round} line {i:02}\n"))
+            .collect();
+        fs::write(&log, &new).unwrap();
+        let last = format!("round {round} line 39");
+        f.wait_for_line(&last);
+        f.wait_for_offset(&log, len(&log));
+        expected.extend(new.lines().map(str::to_owned));
+    }
+    f.signal(libc::SIGINT);
+    let (statuses, lines) = f.finish();
+    assert_all_ok(&statuses, &mut f);
+    assert_eq!(lines, expected);
+    let notes = f.stderr(0);
+    assert!(
+        notes.contains("rewritten in place") || notes.contains("truncated"),
+        "{notes}"
+    );
+}
+
 #[test]
 fn a_stop_signal_sends_the_unterminated_line_and_ends_the_stream() {
     for signal in [libc::SIGINT, libc::SIGTERM] {

@@ -137,6 +137,10 @@ fn announce(options: &FollowOptions, tailer: &Tailer, change: Change) {
             "{}: file truncated; reading from its start",
             tailer.label()
         )),
+        Change::Rewritten => options.notice(format_args!(
+            "{}: file rewritten in place (truncated and refilled past the old end between two looks); reading from its start",
+            tailer.label()
+        )),
         Change::Replaced => options.notice(format_args!(
             "{} has been replaced; following the new file",
             tailer.label()

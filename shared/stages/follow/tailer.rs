@@ -6,10 +6,13 @@
 //! old file to its end, then switch to the new one from its start. The descriptor also keeps
 //! the old inode alive, so a re-created file can never reuse its number while we hold it.
 //!
-//! Limits, the same as `tail -F`'s: a truncation is seen as the file being shorter than what
-//! was read, so a file truncated and refilled past that point between two looks reads as an
-//! append; and once the switch to a new file is made, whatever a writer still appends to the
-//! old one is not read.
+//! A truncation is seen as the file being shorter than what was read. A file truncated and
+//! refilled past that point between two looks (which `tail -F` reads as an append, cutting a
+//! line in two) is caught by the last bytes read: [`TAIL_CHECK`] bytes before the read
+//! position are kept and compared with what the file holds there now; if they differ, the
+//! file was rewritten and is read again from its start. Limits: a rewrite that puts back the
+//! very same bytes at that spot reads as an append; and once the switch to a new file is made,
+//! whatever a writer still appends to the old one is not read.
 
 use std::borrow::Cow;
 use std::fs::{self, File, Metadata};
@@ -23,6 +26,9 @@ use crate::stages::lines::LineOptions;
 /// Bytes read from the file per system call.
 const READ_CHUNK: usize = 64 << 10;
 
+/// How many of the last bytes read are kept to recognise a rewritten file.
+const TAIL_CHECK: usize = 64;
+
 /// What [`Tailer::check`] found at the end of the file.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Change {
@@ -33,6 +39,9 @@ pub enum Change {
     /// The name now stands for another file: the old one was read to its end, the new one
     /// is read from its start.
     Replaced,
+    /// The file was truncated and refilled past what was read between two looks (its bytes
+    /// before the read position changed): reading restarts at its start.
+    Rewritten,
 }
 
 /// A followed file.
@@ -45,6 +54,13 @@ pub struct Tailer {
     pos: u64,
     buf: Vec<u8>,
     lines: LineSplitter,
+    /// The last bytes read (up to [`TAIL_CHECK`]), which end at `pos`.
+    tail: Vec<u8>,
+    /// True after a read found the end of the file: the next read first makes sure the file
+    /// was not rewritten meanwhile.
+    idle: bool,
+    /// A rewrite noticed by a read, reported by the next [`Tailer::check`].
+    noticed: Option<Change>,
 }
 
 fn identity(meta: &Metadata) -> (u64, u64) {
@@ -80,6 +96,10 @@ impl Tailer {
         } else {
             file.seek(SeekFrom::End(0))?
         };
+        // What lies just before the start position, to recognise a rewrite from the start.
+        let mut tail = vec![0; usize::try_from(pos).map_or(TAIL_CHECK, |p| p.min(TAIL_CHECK))];
+        let tail_start = pos - tail.len() as u64;
+        std::os::unix::fs::FileExt::read_exact_at(&file, &mut tail, tail_start)?;
         Ok(Tailer {
             path: path.to_owned(),
             label: path.display().to_string(),
@@ -88,6 +108,9 @@ impl Tailer {
             pos,
             buf: vec![0; READ_CHUNK],
             lines: LineSplitter::new(options, pos),
+            tail,
+            idle: true,
+            noticed: None,
         })
     }
 
@@ -99,11 +122,45 @@ impl Tailer {
     /// Reads one chunk and sends each complete line in it to `emit`; returns how many bytes
     /// were read (0: at the end of the file for now).
     pub fn read_chunk(&mut self, emit: &mut impl FnMut(&str) -> Result<()>) -> Result<usize> {
+        if std::mem::take(&mut self.idle) && self.rewritten()? {
+            self.restart(emit)?;
+            self.noticed = Some(Change::Rewritten);
+        }
         let n = self.read_some()?;
+        self.idle = n == 0;
         let chunk = &self.buf[..n];
         self.lines.feed(&self.label, chunk, emit)?;
-        self.pos += n as u64;
+        self.advance(n);
         Ok(n)
+    }
+
+    /// Moves the read position past the first `n` bytes of `buf`, keeping the tail.
+    fn advance(&mut self, n: usize) {
+        let chunk = &self.buf[..n];
+        let keep = chunk.len().min(TAIL_CHECK);
+        self.tail.extend_from_slice(&chunk[chunk.len() - keep..]);
+        if self.tail.len() > TAIL_CHECK {
+            self.tail.drain(..self.tail.len() - TAIL_CHECK);
+        }
+        self.pos += n as u64;
+    }
+
+    /// True when the bytes before the read position are no longer the ones read there.
+    fn rewritten(&self) -> Result<bool> {
+        use std::os::unix::fs::FileExt;
+        if self.tail.is_empty() {
+            return Ok(false);
+        }
+        let mut now = [0; TAIL_CHECK];
+        let now = &mut now[..self.tail.len()];
+        match self
+            .file
+            .read_exact_at(now, self.pos - self.tail.len() as u64)
+        {
+            Ok(()) => Ok(now != self.tail.as_slice()),
+            Err(e) if e.kind() == io::ErrorKind::UnexpectedEof => Ok(true),
+            Err(e) => Err(Error::io(format!("checking {}", self.label), e)),
+        }
     }
 
     fn read_some(&mut self) -> Result<usize> {
@@ -119,19 +176,24 @@ impl Tailer {
     /// At the end of the file: checks whether it shrank or its name now stands for another
     /// file, and if so moves to the new start (sending whatever was held for the old one).
     pub fn check(&mut self, emit: &mut impl FnMut(&str) -> Result<()>) -> Result<Change> {
+        if let Some(change) = self.noticed.take() {
+            return Ok(change);
+        }
         let len = self
             .file
             .metadata()
             .map_err(|e| Error::io(format!("checking {}", self.label), e))?
             .len();
-        if len < self.pos {
-            // The line being assembled was written: send it rather than lose it.
-            self.lines.finish(&self.label, emit)?;
-            self.file
-                .seek(SeekFrom::Start(0))
-                .map_err(|e| Error::io(format!("rewinding {}", self.label), e))?;
-            self.restart_at(0);
-            return Ok(Change::Truncated);
+        let change = if len < self.pos {
+            Change::Truncated
+        } else if self.rewritten()? {
+            Change::Rewritten
+        } else {
+            Change::None
+        };
+        if change != Change::None {
+            self.restart(emit)?;
+            return Ok(change);
         }
         let named = match fs::metadata(&self.path) {
             Ok(meta) => meta,
@@ -159,8 +221,20 @@ impl Tailer {
         Ok(Change::Replaced)
     }
 
+    /// Reads the file again from its start, after a truncation or a rewrite.
+    fn restart(&mut self, emit: &mut impl FnMut(&str) -> Result<()>) -> Result<()> {
+        // The line being assembled was written: send it rather than lose it.
+        self.lines.finish(&self.label, emit)?;
+        self.file
+            .seek(SeekFrom::Start(0))
+            .map_err(|e| Error::io(format!("rewinding {}", self.label), e))?;
+        self.restart_at(0);
+        Ok(())
+    }
+
     fn restart_at(&mut self, pos: u64) {
         self.pos = pos;
+        self.tail.clear();
         self.lines = LineSplitter::new(self.lines.options, pos);
     }
 
@@ -175,7 +249,7 @@ impl Tailer {
             }
             let upto = memchr::memchr(b'\n', &self.buf[..n]).map_or(n, |i| i + 1);
             self.lines.feed(&self.label, &self.buf[..upto], emit)?;
-            self.pos += upto as u64;
+            self.advance(upto);
         }
         self.lines.finish(&self.label, emit)
     }
