@@ -213,7 +213,7 @@ fn max_frame_is_capped_and_allocation_follows_the_bytes() {
                 rlim_cur: 512 << 20,
                 rlim_max: 512 << 20,
             };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+            if libc::setrlimit(libc::RLIMIT_AS, &raw const limit) != 0 {
                 return Err(std::io::Error::last_os_error());
             }
             Ok(())

@@ -71,7 +71,7 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
     let path = path.expect("checked above");
     let meta = std::fs::metadata(path).ok();
     let is_fifo = meta.as_ref().is_some_and(|m| m.file_type().is_fifo());
-    if let Some(input) = meta.as_ref().and_then(|m| same_as_input(m)) {
+    if let Some(input) = meta.as_ref().and_then(same_as_input) {
         return Err(Error::Usage(format!(
             "the output {} is the input {input}: writing it would destroy what is being read",
             path.display()
@@ -128,7 +128,7 @@ fn open_fifo_for_writing(path: &Path) -> Result<File> {
     }
 }
 
-/// Clears O_NONBLOCK on `file`.
+/// Clears `O_NONBLOCK` on `file`.
 fn set_blocking(file: &File) -> io::Result<()> {
     let fd = file.as_raw_fd();
     // SAFETY: fcntl on a descriptor we own, reading and then setting its status flags.
@@ -202,8 +202,7 @@ pub fn open_inputs(paths: &[PathBuf]) -> Result<Vec<Endpoint>> {
 /// True when `file` is a pipe or FIFO: then an upstream process feeds it.
 pub fn is_pipe(file: &File) -> bool {
     file.metadata()
-        .map(|m| m.file_type().is_fifo() || m.file_type().is_socket())
-        .unwrap_or(false)
+        .is_ok_and(|m| m.file_type().is_fifo() || m.file_type().is_socket())
 }
 
 /// A reader for sources that must notice a stop request while waiting for input (a
@@ -241,7 +240,7 @@ pub fn wait_readable(fd: std::os::fd::RawFd, timeout_ms: i32) -> io::Result<bool
         revents: 0,
     };
     // SAFETY: one valid pollfd, count 1.
-    let n = unsafe { libc::poll(&mut pfd, 1, timeout_ms) };
+    let n = unsafe { libc::poll(&raw mut pfd, 1, timeout_ms) };
     if n < 0 {
         let e = io::Error::last_os_error();
         if e.kind() == io::ErrorKind::Interrupted {

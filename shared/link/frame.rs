@@ -102,7 +102,7 @@ fn coarse_ms() -> u64 {
         tv_nsec: 0,
     };
     // SAFETY: a valid out-pointer; CLOCK_MONOTONIC_COARSE exists on every Linux since 2.6.32.
-    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &mut ts) };
+    unsafe { libc::clock_gettime(libc::CLOCK_MONOTONIC_COARSE, &raw mut ts) };
     (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
 }
 
@@ -242,8 +242,10 @@ impl<W: Write> FrameWriter<W> {
         let len = self.pending.len() - self.frame_start - FRAME_HEADER_LEN;
         let (head, payload) = self.pending[self.frame_start..].split_at_mut(FRAME_HEADER_LEN);
         head.copy_from_slice(&frame_header(self.frame_events, payload));
-        self.counters
-            .add(u64::from(self.frame_events), (len + FRAME_HEADER_LEN) as u64);
+        self.counters.add(
+            u64::from(self.frame_events),
+            (len + FRAME_HEADER_LEN) as u64,
+        );
         self.frame_events = 0;
     }
 
