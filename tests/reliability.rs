@@ -165,7 +165,7 @@ fn concatenated_streams_read_as_one_and_trailing_bytes_are_refused() {
     let mixed = [a.as_slice(), &xml_stream()].concat();
     let (code, out, err) = printer(&[], &mixed);
     assert_eq!((code, out.as_str()), (Some(1), "a\nb\n"), "{err}");
-    assert!(err.starts_with("co-printer: error: a stream of xml events follows the end of the stream of lines at byte"), "{err}");
+    assert!(err.starts_with("co-printer: error: a stream of XML events follows the end of the stream of line events at byte"), "{err}");
 
     let garbage = [a.as_slice(), b"hello"].concat();
     let (code, _, err) = printer(&[], &garbage);
