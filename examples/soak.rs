@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 
 use copipe::link::frame::{FrameReader, FrameWriter, FRAME_HEADER_LEN, HEADER_LEN};
 use copipe::link::{self, Lines, Records, SendTo, Xml};
+use copipe::signals::Shutdown;
 use copipe::sink::Sink;
 use copipe::stages::bus_locations::BusLocations;
 use copipe::stages::buses::BusesToDicts;
@@ -33,6 +34,10 @@ use copipe::stages::printer::Printer;
 use copipe::EventKind;
 
 const MAX_FRAME: usize = 1 << 20;
+
+fn never() -> Shutdown {
+    Shutdown::never()
+}
 
 /// The frame-reading stages, by the binary whose logic they run.
 const STAGES: [&str; 10] = [
@@ -58,25 +63,34 @@ fn run_stage(i: usize, bytes: &[u8]) -> Result<Vec<u8>, String> {
                 &mut r,
                 "co-grep",
                 &mut Grep::new("python", Printer::new(&mut out)),
+                &never(),
             ),
-            1 => link::recv_any(&mut r, "co-printer", &mut Printer::new(&mut out)),
-            2 | 3 => link::recv_any(&mut r, "co-dump", &mut Dump::new(&mut out, i == 3)),
+            1 => link::recv_any(&mut r, "co-printer", &mut Printer::new(&mut out), &never()),
+            2 | 3 => link::recv_any(
+                &mut r,
+                "co-dump",
+                &mut Dump::new(&mut out, i == 3),
+                &never(),
+            ),
             4 => pass_through(&mut r, &mut out),
             5 => copy_frames(&mut r, &mut out),
             6 => link::recv_from::<Xml, _, _>(
                 &mut r,
                 "co-buses",
                 &mut BusesToDicts::new(Printer::new(&mut out)),
+                &never(),
             ),
             7 => link::recv_from::<Records, _, _>(
                 &mut r,
                 "co-filter",
                 &mut FilterOnField::new("route", "22", Printer::new(&mut out)),
+                &never(),
             ),
             _ => link::recv_from::<Records, _, _>(
                 &mut r,
                 "co-bus-locations",
                 &mut BusLocations::new(&mut out).skip_incomplete(true),
+                &never(),
             ),
         }
     })();
@@ -87,16 +101,23 @@ fn run_stage(i: usize, bytes: &[u8]) -> Result<Vec<u8>, String> {
 fn pass_through(r: &mut FrameReader<&[u8]>, out: &mut Vec<u8>) -> copipe::Result<()> {
     let w = FrameWriter::new(out, r.kind(), "out");
     match r.kind() {
-        EventKind::Lines => {
-            link::recv_from::<Lines, _, _>(r, "co-chaos", &mut SendTo::<Lines, _>::from_writer(w))
-        }
-        EventKind::Xml => {
-            link::recv_from::<Xml, _, _>(r, "co-chaos", &mut SendTo::<Xml, _>::from_writer(w))
-        }
+        EventKind::Lines => link::recv_from::<Lines, _, _>(
+            r,
+            "co-chaos",
+            &mut SendTo::<Lines, _>::from_writer(w),
+            &never(),
+        ),
+        EventKind::Xml => link::recv_from::<Xml, _, _>(
+            r,
+            "co-chaos",
+            &mut SendTo::<Xml, _>::from_writer(w),
+            &never(),
+        ),
         EventKind::Records => link::recv_from::<Records, _, _>(
             r,
             "co-chaos",
             &mut SendTo::<Records, _>::from_writer(w),
+            &never(),
         ),
     }
 }

@@ -200,7 +200,7 @@ def _careful_xml(c):
         return ("end", c.text())
     # What bincode's serde path says (shared/link/codec.rs passes it through).
     raise _Fault(
-        'OtherString("invalid value: integer `%d`, expected variant index 0 <= i < 3")' % variant
+        "unknown event variant %d" % variant
     )
 
 

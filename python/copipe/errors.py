@@ -61,9 +61,36 @@ def frame_too_large(offset, length, limit):
 
 
 def event_too_large(length, limit):
+    return CopipeError("an event of %d bytes is over the frame limit of %d bytes" % (length, limit))
+
+
+def reserved(offset, found):
     return CopipeError(
-        "an event of %d bytes is over the frame limit of %d bytes "
-        "(raise it with --max-frame)" % (length, limit)
+        "reserved header byte at byte %d is %d, not 0 (a stream from a newer copipe?)"
+        % (offset, found)
+    )
+
+
+def after_end(offset, head):
+    return CopipeError(
+        "unexpected bytes after the end-of-stream marker at byte %d (they start with %s); "
+        "only another stream of the same kind may follow" % (offset, '"%s"' % escape_ascii(head))
+    )
+
+
+def appended_kind(offset, expected, found):
+    from .kinds import display
+
+    return CopipeError(
+        "a stream of %s follows the end of the stream of %s at byte %d; "
+        "concatenated streams must carry one kind" % (display(found), display(expected), offset)
+    )
+
+
+def checksum(offset, expected, found):
+    return CopipeError(
+        "corrupt frame at byte %d: checksum 0x%08x does not match 0x%08x in its header "
+        "(the stream was damaged in storage or transit)" % (offset, found, expected)
     )
 
 

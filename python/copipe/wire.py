@@ -2,9 +2,12 @@
 
 ::
 
-    header   b"\\xC0PIPE"  version:u8  kind:u8  reserved:u8 (0)        8 bytes
-    frame    length:u32le  events:u32le  payload[length]              one or more events
-    end      length = 0, events = 0                                   written by close()
+    header   b"\\xC0PIPE"  version:u8 (2)  kind:u8  reserved:u8 (0)         8 bytes
+    frame    length:u32le  events:u32le  crc32:u32le  payload[length]   one or more events
+    end      length = 0, events = 0, crc32 = 0                          written by close()
+
+``crc32`` is ``zlib.crc32(payload)``. Streams of one kind written back to back read as one;
+anything else after an end marker is an error.
 
 Writers batch events into frames of about 32 KiB and hand them to the OS only when a batch
 fills, on ``flush()`` (a stage flushes when it is about to wait for input) and at ``close()``.
@@ -14,20 +17,21 @@ marker (a failed upstream) from one that was closed.
 
 import os
 import struct
+import zlib
 
 from . import codec, errors, kinds
 
 MAGIC = b"\xc0PIPE"
-VERSION = 1
+VERSION = 2
 HEADER_LEN = 8
-FRAME_HEADER_LEN = 8
+FRAME_HEADER_LEN = 12
 DEFAULT_MAX_FRAME = 16 << 20
 BATCH_BYTES = 32 << 10
 WRITE_CHUNK = 64 << 10
 READ_CHUNK = 256 << 10
 END = bytes(FRAME_HEADER_LEN)
 
-_FRAME_HEADER = struct.Struct("<II")
+_FRAME_HEADER = struct.Struct("<III")
 
 
 def header(kind):
@@ -53,6 +57,23 @@ def _write_functions(sink):
 
         return write_all, lambda: None
     return sink.write, sink.flush
+
+
+def _check_header(head, offset):
+    """The kind a stream header (``head``: what arrived of it, at ``offset``) announces."""
+    n = min(len(head), len(MAGIC))
+    if head[:n] != MAGIC[:n]:
+        raise errors.not_copipe(head)
+    if len(head) < HEADER_LEN:
+        raise errors.truncated(offset)
+    if head[5] != VERSION:
+        raise errors.version(head[5], VERSION)
+    kind = kinds.from_tag(head[6])
+    if kind is None:
+        raise errors.unknown_kind(head[6])
+    if head[7] != 0:
+        raise errors.reserved(offset + 7, head[7])
+    return kind
 
 
 class FrameReader:
@@ -100,19 +121,9 @@ class FrameReader:
 
     def _read_header(self):
         have = self._fill(HEADER_LEN)
-        head = self._buf[self._pos : self._pos + have]
         if have == 0:
             raise errors.empty_input()
-        n = min(have, len(MAGIC))
-        if head[:n] != MAGIC[:n]:
-            raise errors.not_copipe(head)
-        if have < HEADER_LEN:
-            raise errors.truncated(0)
-        if head[5] != VERSION:
-            raise errors.version(head[5], VERSION)
-        kind = kinds.from_tag(head[6])
-        if kind is None:
-            raise errors.unknown_kind(head[6])
+        kind = _check_header(self._buf[self._pos : self._pos + have], 0)
         self._take(HEADER_LEN)
         return kind
 
@@ -128,34 +139,55 @@ class FrameReader:
 
     def next_frame(self):
         """``(offset, events, payload)`` of the next frame, or ``None`` after the end marker."""
-        if self.ended:
-            return None
-        offset = self.offset
-        have = self._fill(FRAME_HEADER_LEN)
+        while not self.ended:
+            offset = self.offset
+            have = self._fill(FRAME_HEADER_LEN)
+            if have == 0:
+                raise errors.missing_end(offset)
+            if have < FRAME_HEADER_LEN:
+                raise errors.truncated(offset)
+            length, events, crc = _FRAME_HEADER.unpack_from(self._buf, self._pos)
+            if length == 0:
+                self._end_marker(offset, events, crc)
+                continue
+            if length > self.max_frame:
+                raise errors.frame_too_large(offset, length, self.max_frame)
+            if events == 0 or events > length:
+                raise errors.undecodable(
+                    offset, "frame of %d bytes claims %d events" % (length, events)
+                )
+            total = FRAME_HEADER_LEN + length
+            if self._fill(total) < total:
+                raise errors.truncated(offset)
+            payload = self._take(total)[FRAME_HEADER_LEN:]
+            found = zlib.crc32(payload)
+            if found != crc:
+                raise errors.checksum(offset, crc, found)
+            self.events += events
+            self.bytes += total
+            return offset, events, payload
+        return None
+
+    def _end_marker(self, offset, events, crc):
+        """Consumes an end marker; past it, end of input ends the stream, a header of the
+        same kind continues it, anything else is an error."""
+        self._take(FRAME_HEADER_LEN)
+        if events:
+            raise errors.undecodable(offset, "empty frame claims %d events" % events)
+        if crc:
+            raise errors.undecodable(offset, "end marker carries checksum 0x%08x, not 0" % crc)
+        after = self.offset
+        have = self._fill(HEADER_LEN)
         if have == 0:
-            raise errors.missing_end(offset)
-        if have < FRAME_HEADER_LEN:
-            raise errors.truncated(offset)
-        length, events = _FRAME_HEADER.unpack_from(self._buf, self._pos)
-        if length == 0:
-            self._take(FRAME_HEADER_LEN)
-            if events:
-                raise errors.undecodable(offset, "empty frame claims %d events" % events)
             self.ended = True
-            return None
-        if length > self.max_frame:
-            raise errors.frame_too_large(offset, length, self.max_frame)
-        if events == 0 or events > length:
-            raise errors.undecodable(
-                offset, "frame of %d bytes claims %d events" % (length, events)
-            )
-        total = FRAME_HEADER_LEN + length
-        if self._fill(total) < total:
-            raise errors.truncated(offset)
-        payload = self._take(total)[FRAME_HEADER_LEN:]
-        self.events += events
-        self.bytes += total
-        return offset, events, payload
+            return
+        head = self._buf[self._pos : self._pos + have]
+        if head[0] != MAGIC[0]:
+            raise errors.after_end(after, head)
+        kind = _check_header(head, after)
+        if kind != self.kind:
+            raise errors.appended_kind(after, self.kind, kind)
+        self._take(HEADER_LEN)
 
     def __iter__(self):
         """Every event of the stream, in order (raises on a bad stream)."""
@@ -235,7 +267,8 @@ class FrameWriter:
         if not self._count:
             return
         length = len(self._buf) - self._start - FRAME_HEADER_LEN
-        _FRAME_HEADER.pack_into(self._buf, self._start, length, self._count)
+        crc = zlib.crc32(memoryview(self._buf)[self._start + FRAME_HEADER_LEN :])
+        _FRAME_HEADER.pack_into(self._buf, self._start, length, self._count, crc)
         self.events += self._count
         self.bytes += length + FRAME_HEADER_LEN
         self._count = 0

@@ -178,7 +178,7 @@ class Streams(unittest.TestCase):
             self.assertEqual(r.returncode, 0, r.stderr)
             with open(path) as f:
                 stats = json.load(f)
-            frame = len(data) - 16  # one frame: all but the header and the end marker
+            frame = len(data) - 20  # one frame: all but the header (8) and the end marker (12)
             self.assertEqual(
                 stats,
                 [

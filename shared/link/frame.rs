@@ -508,10 +508,16 @@ impl<R: Read> FrameReader<R> {
     /// Consumes an end marker at `offset`, then looks past it: end of input ends the stream,
     /// a header of the same kind continues it, anything else is an error.
     fn end_marker(&mut self, offset: u64, events: u32, crc: u32) -> Result<()> {
-        if events != 0 || crc != 0 {
+        if events != 0 {
             return Err(Error::Decode {
                 offset,
-                message: format!("empty frame claims {events} events and checksum {crc:#010x}"),
+                message: format!("empty frame claims {events} events"),
+            });
+        }
+        if crc != 0 {
+            return Err(Error::Decode {
+                offset,
+                message: format!("end marker carries checksum {crc:#010x}, not 0"),
             });
         }
         self.consume(FRAME_HEADER_LEN);
