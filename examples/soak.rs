@@ -40,7 +40,7 @@ fn never() -> Shutdown {
 }
 
 /// The frame-reading stages, by the binary whose logic they run.
-const STAGES: [&str; 10] = [
+const STAGES: [&str; 9] = [
     "co-grep",
     "co-printer",
     "co-dump",
@@ -50,7 +50,6 @@ const STAGES: [&str; 10] = [
     "co-buses",
     "co-filter",
     "co-bus-locations",
-    "co-grep (lines only)",
 ];
 
 /// Runs stage `i` on `bytes`: its output, or the error it stopped with.
@@ -59,7 +58,7 @@ fn run_stage(i: usize, bytes: &[u8]) -> Result<Vec<u8>, String> {
     let result = (|| {
         let mut r = FrameReader::open(bytes, "soak", MAX_FRAME)?;
         match i {
-            0 | 9 => link::recv_from::<Lines, _, _>(
+            0 => link::recv_from::<Lines, _, _>(
                 &mut r,
                 "co-grep",
                 &mut Grep::new("python", Printer::new(&mut out)),

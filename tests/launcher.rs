@@ -643,11 +643,12 @@ fn the_ctrl_c_ladder_drains_then_terminates_then_kills() {
     world.write("log", &sample_text(1000, 11));
     let running = Running::start(world.copipe(&[
         "run",
+        "--stats",
         "-e",
         "co-lines log | co-chaos --after 3 --hang --ignore-term | co-printer",
     ]));
     running.wait_stdout(|out| out.lines().count() == 3);
-    // While it runs, the launcher's private directory exists, and is private.
+    // While it runs, the launcher's private directory (for --stats) exists, and is private.
     let private: Vec<_> = std::fs::read_dir(world.path("private"))
         .unwrap()
         .flatten()
@@ -815,5 +816,92 @@ fn usage_errors_exit_2() {
     let help = world.copipe(&["--help"]).bounded();
     assert!(help.status.success());
     assert!(String::from_utf8_lossy(&help.stdout).contains("copipe run examples/bus.pipe"));
+    world.assert_clean();
+}
+
+// Issue 15, point 2: every rung of the Ctrl-C ladder ends in bounded time: after the second
+// interrupt, a stage that ignores SIGTERM is killed once --grace has passed.
+#[test]
+fn the_second_interrupt_kills_a_stage_ignoring_sigterm_after_the_grace() {
+    let world = World::new();
+    world.write("log", &sample_text(1000, 13));
+    let running = Running::start(world.copipe(&[
+        "run",
+        "--grace",
+        "1",
+        "-e",
+        "co-lines log | co-chaos --after 3 --hang --ignore-term | co-printer",
+    ]));
+    running.wait_stdout(|out| out.lines().count() == 3);
+    running.signal(libc::SIGINT);
+    running.wait_stderr("interrupted: draining");
+    running.signal(libc::SIGINT);
+    running.wait_stderr("copipe: terminating");
+    let out = running.finish();
+    assert_eq!(out.code(), Some(130), "stderr: {}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("still running 1.0 s after SIGTERM; killing"),
+        "{}",
+        out.stderr
+    );
+    world.assert_clean();
+}
+
+// Issue 15, point 5: no private directory without --stats (so an unusable TMPDIR does not
+// matter), and the directory a launcher killed with -9 left is removed by the next launcher.
+#[test]
+fn no_private_directory_without_stats_and_a_dead_launchers_is_removed() {
+    let world = World::new();
+    world.write("log", "a\n");
+    let mut plain = world.copipe(&["run", "-e", "co-lines log | co-printer"]);
+    plain
+        .env("COPIPE_TMPDIR", "/nonexistent/copipe-test")
+        .env("TMPDIR", "/nonexistent/copipe-test");
+    let out = common::run_with_input(plain, b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert_eq!(out.stdout, b"a\n");
+
+    let running = Running::start(world.copipe(&[
+        "run",
+        "--stats",
+        "-e",
+        "co-lines log | co-chaos --hang --ignore-term | co-printer",
+    ]));
+    running.wait_stderr("hanging after 0 events");
+    let made = || std::fs::read_dir(world.path("private")).unwrap().count();
+    assert_eq!(made(), 1);
+    running.signal(libc::SIGKILL);
+    let _ = running.finish();
+    assert!(
+        wait_until(DEADLINE, || world.tagged_processes().is_empty()),
+        "orphans: {:?}",
+        world.tagged_processes()
+    );
+    assert_eq!(made(), 1, "kill -9 leaves the directory");
+    let out = world.run("co-lines log | co-printer", &["--stats"], b"");
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    world.assert_clean();
+}
+
+// Issue 15, point 11: a launcher-level error is printed once, and a long command is shortened.
+#[test]
+fn a_spawn_error_is_reported_once_with_the_command_shortened() {
+    let world = World::new();
+    world.write("log", "a\n");
+    let script = world.write("bad-interpreter", "#!/nonexistent/interpreter\n");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let long = "x".repeat(200_000);
+    world.write(
+        "spec.pipe",
+        &format!("co-lines log | ./bad-interpreter {long}\n"),
+    );
+    let out = common::run_with_input(world.copipe(&["run", "spec.pipe"]), b"");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_ne!(out.status.code(), Some(0), "stderr: {stderr}");
+    let mentions = stderr.lines().filter(|l| l.contains("bad-interpreter")).count();
+    assert_eq!(mentions, 1, "reported once: {stderr}");
+    assert!(stderr.len() < 2000, "shortened: {} bytes", stderr.len());
     world.assert_clean();
 }

@@ -6,7 +6,8 @@
     frame    length:u32le  events:u32le  crc32:u32le  payload[length]   one or more events
     end      length = 0, events = 0, crc32 = 0                          written by close()
 
-``crc32`` is ``zlib.crc32(payload)``. Streams of one kind written back to back read as one;
+``crc32`` is ``zlib.crc32(payload, zlib.crc32(events as 4 bytes little-endian))``: the
+event count and the payload. Streams of one kind written back to back read as one;
 anything else after an end marker is an error.
 
 Writers batch events into frames of about 32 KiB and hand them to the OS only when a batch
@@ -32,6 +33,12 @@ READ_CHUNK = 256 << 10
 END = bytes(FRAME_HEADER_LEN)
 
 _FRAME_HEADER = struct.Struct("<III")
+_COUNT = struct.Struct("<I")
+
+
+def checksum(events, payload):
+    """The CRC-32 of the event count (4 bytes, little-endian) followed by the payload."""
+    return zlib.crc32(payload, zlib.crc32(_COUNT.pack(events)))
 
 
 def header(kind):
@@ -160,7 +167,7 @@ class FrameReader:
             if self._fill(total) < total:
                 raise errors.truncated(offset)
             payload = self._take(total)[FRAME_HEADER_LEN:]
-            found = zlib.crc32(payload)
+            found = checksum(events, payload)
             if found != crc:
                 raise errors.checksum(offset, crc, found)
             self.events += events
@@ -267,7 +274,7 @@ class FrameWriter:
         if not self._count:
             return
         length = len(self._buf) - self._start - FRAME_HEADER_LEN
-        crc = zlib.crc32(memoryview(self._buf)[self._start + FRAME_HEADER_LEN :])
+        crc = checksum(self._count, memoryview(self._buf)[self._start + FRAME_HEADER_LEN :])
         _FRAME_HEADER.pack_into(self._buf, self._start, length, self._count, crc)
         self.events += self._count
         self.bytes += length + FRAME_HEADER_LEN

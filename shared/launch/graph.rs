@@ -138,9 +138,26 @@ pub struct StageRef {
     pub command: String,
 }
 
+/// The longest command a message shows in full; a longer one (a 200 KB argument) is cut.
+const SHOWN_COMMAND: usize = 160;
+
 impl fmt::Display for StageRef {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "stage {} \"{}\"", self.position, self.command)
+        let command = &self.command;
+        if command.len() <= SHOWN_COMMAND {
+            return write!(f, "stage {} \"{command}\"", self.position);
+        }
+        let mut cut = SHOWN_COMMAND - 20;
+        while !command.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        write!(
+            f,
+            "stage {} \"{}...\" ({} bytes)",
+            self.position,
+            &command[..cut],
+            command.len()
+        )
     }
 }
 

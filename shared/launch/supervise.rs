@@ -102,16 +102,10 @@ fn say(message: std::fmt::Arguments) {
 
 /// Runs `graph` to its end and returns the launcher's exit status.
 pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
-    let private = {
-        let mut builder = tempfile::Builder::new();
-        builder
-            .prefix("copipe-")
-            .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700));
-        match &options.temp_parent {
-            Some(parent) => builder.tempdir_in(parent),
-            None => builder.tempdir(),
-        }
-        .context_io(|| "making the launcher's private directory".into())?
+    // Only statistics need a directory: without --stats nothing is made on disk at all.
+    let private = match options.stats {
+        Some(_) => Some(private_dir(options.temp_parent.as_deref())?),
+        None => None,
     };
 
     let (tx, rx) = mpsc::channel();
@@ -123,13 +117,13 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
 
     let spawn_options = SpawnOptions {
         on_branch_close: options.on_branch_close,
-        stats_dir: options.stats.map(|_| private.path()),
+        stats_dir: private.as_ref().map(tempfile::TempDir::path),
     };
     let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options);
     let any_started = !started.is_empty();
     let mut supervisor = Supervisor::new(graph, options, started);
-    if let Some(e) = &spawn_error {
-        say(format_args!("error: {e}"));
+    if spawn_error.is_some() {
+        // Reported once, by the caller, when the graph has stopped.
         supervisor.stop_all();
     }
     if any_started {
@@ -148,7 +142,7 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
         std::thread::sleep(Duration::from_millis(5));
     }
 
-    if let Some(format) = options.stats {
+    if let (Some(format), Some(private)) = (options.stats, &private) {
         let figures: Vec<StageFigures> = supervisor
             .stages
             .iter()
@@ -161,13 +155,56 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
         };
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
-    private
-        .close()
-        .context_io(|| "removing the launcher's private directory".into())?;
+    if let Some(private) = private {
+        private
+            .close()
+            .context_io(|| "removing the launcher's private directory".into())?;
+    }
     if let Some(e) = spawn_error {
         return Err(e);
     }
     Ok(supervisor.exit_status())
+}
+
+/// Makes the launcher's private directory (0700) for the stages' statistics, named
+/// `copipe-PID-XXXXXX`, after removing those that launchers no longer alive left behind (a
+/// launcher killed with -9 cannot clean up after itself).
+fn private_dir(parent: Option<&std::path::Path>) -> Result<tempfile::TempDir> {
+    let parent = parent.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
+    remove_stale(&parent);
+    tempfile::Builder::new()
+        .prefix(&format!("copipe-{}-", std::process::id()))
+        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
+        .tempdir_in(&parent)
+        .context_io(|| "making the launcher's private directory".into())
+}
+
+/// Removes `copipe-PID-*` directories of `parent` that are ours and whose launcher is gone.
+fn remove_stale(parent: &std::path::Path) {
+    use std::os::unix::fs::MetadataExt;
+    // SAFETY: getuid has no preconditions.
+    let me = unsafe { libc::getuid() };
+    let Ok(entries) = std::fs::read_dir(parent) else {
+        return;
+    };
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(pid) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix("copipe-"))
+            .and_then(|rest| rest.split_once('-'))
+            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
+        else {
+            continue;
+        };
+        let ours = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
+        // SAFETY: kill with signal 0 only checks whether the process exists.
+        let gone = unsafe { libc::kill(pid, 0) } != 0
+            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
+        if ours && gone {
+            let _ = std::fs::remove_dir_all(entry.path());
+        }
+    }
 }
 
 /// True when the child `pid` has exited but is not yet reaped.
@@ -438,9 +475,8 @@ impl<'g> Supervisor<'g> {
             }
             1 | 2 => {
                 say(format_args!("terminating {}", self.waiting_on()));
-                self.signal_all(libc::SIGTERM);
-                self.drain_deadline = None;
-                self.term_at = None;
+                // Like every rung, this one ends in bounded time: SIGKILL after the grace.
+                self.terminate_all();
             }
             _ => {
                 say(format_args!("killing {}", self.waiting_on()));

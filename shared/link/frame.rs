@@ -6,7 +6,7 @@
 //! end      length = 0, events = 0, crc32 = 0                          written by close()
 //! ```
 //!
-//! `crc32` is the CRC-32 (IEEE, as zlib computes it) of the payload: a pipe does not corrupt,
+//! `crc32` is the CRC-32 (IEEE, as zlib computes it) of the event count and the payload: a pipe does not corrupt,
 //! but streams are recorded to files and cross networks, and a flipped bit inside a string
 //! still decodes. It costs little (crc32fast runs at many GB/s) and any language's zlib
 //! checks it. Several streams of one kind written back to back (`cat a.bin b.bin`) read as
@@ -77,10 +77,15 @@ impl LinkCounters {
     }
 }
 
-/// The checksum a frame header carries for `payload`.
+/// The checksum a frame header carries: the CRC-32 of the event count (4 bytes, little-endian)
+/// followed by the payload. The count is covered too, so a frame copied without decoding
+/// (fan-out, fan-in) cannot pass on a damaged count.
 #[inline]
-pub fn checksum(payload: &[u8]) -> u32 {
-    crc32fast::hash(payload)
+pub fn checksum(events: u32, payload: &[u8]) -> u32 {
+    let mut crc = crc32fast::Hasher::new();
+    crc.update(&events.to_le_bytes());
+    crc.update(payload);
+    crc.finalize()
 }
 
 /// The 12-byte header of a frame holding `events` events in `payload`.
@@ -88,7 +93,7 @@ pub fn frame_header(events: u32, payload: &[u8]) -> [u8; FRAME_HEADER_LEN] {
     let mut h = [0; FRAME_HEADER_LEN];
     h[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
     h[4..8].copy_from_slice(&events.to_le_bytes());
-    h[8..].copy_from_slice(&checksum(payload).to_le_bytes());
+    h[8..].copy_from_slice(&checksum(events, payload).to_le_bytes());
     h
 }
 
@@ -469,7 +474,7 @@ impl<R: Read> FrameReader<R> {
                 return Err(Error::Truncated { offset });
             }
             let at = self.start + FRAME_HEADER_LEN;
-            let found = checksum(&self.buf[at..at + len]);
+            let found = checksum(events, &self.buf[at..at + len]);
             if found != crc {
                 return Err(Error::Checksum {
                     offset,
