@@ -900,7 +900,10 @@ fn a_spawn_error_is_reported_once_with_the_command_shortened() {
     let out = common::run_with_input(world.copipe(&["run", "spec.pipe"]), b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_ne!(out.status.code(), Some(0), "stderr: {stderr}");
-    let mentions = stderr.lines().filter(|l| l.contains("bad-interpreter")).count();
+    let mentions = stderr
+        .lines()
+        .filter(|l| l.contains("bad-interpreter"))
+        .count();
     assert_eq!(mentions, 1, "reported once: {stderr}");
     assert!(stderr.len() < 2000, "shortened: {} bytes", stderr.len());
     world.assert_clean();
