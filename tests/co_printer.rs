@@ -24,7 +24,10 @@ fn writes_to_an_output_file() {
 #[test]
 fn a_crashed_upstream_is_reported_after_printing_what_arrived() {
     let stream = lines_stream("kept\n");
-    let out = run_with_input(cmd("co-printer", &[]), &stream[..stream.len() - copipe::link::frame::FRAME_HEADER_LEN]);
+    let out = run_with_input(
+        cmd("co-printer", &[]),
+        &stream[..stream.len() - copipe::link::frame::FRAME_HEADER_LEN],
+    );
     assert_eq!(out.status.code(), Some(1), "{out:?}");
     assert_eq!(out.stdout, b"kept\n");
     let stderr = String::from_utf8_lossy(&out.stderr);
