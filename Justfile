@@ -57,3 +57,9 @@ bench-records:
 # seed's pickle link.
 bench-python:
     bash benches/python/run.sh
+
+# Mutation fuzzing of every frame-reading stage (issue 15): INPUTS mutated streams, printing
+# inputs tried, panics, hangs and wrong accepts. Not part of `cargo test`; run it niced.
+soak inputs="10000000" seed="1":
+    cargo build --release --example soak
+    nice target/release/examples/soak {{inputs}} {{seed}}
