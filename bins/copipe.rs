@@ -7,6 +7,8 @@ use std::time::Duration;
 use clap::{Args as ClapArgs, Parser, Subcommand};
 use copipe::launch::{self, dot, find::Finder, supervise};
 use copipe::protocol::OnBranchClose;
+use copipe::remote::client::Transport;
+use copipe::remote::hosts::Hosts;
 
 /// Run coroutine pipelines as Unix processes: spawn, wire, supervise and stop a graph of
 /// stage processes described in a spec.
@@ -15,6 +17,7 @@ use copipe::protocol::OnBranchClose;
     version,
     after_help = "Spec syntax (one statement per line, or separated by `;`):\n  \
         name = command args...     a named stage (one process, usable in several chains)\n  \
+        name@host = command args   a named stage on another host, reached with ssh (--rsh)\n  \
         a | b | c                  a chain; an element is a defined name or a command\n  \
         # comment                  a line ending with `|` or `\\` continues\n\n\
         Examples:\n  copipe run examples/bus.pipe\n  \
@@ -32,6 +35,9 @@ enum Command {
     Run(RunArgs),
     /// Show the wired graph (inserted broadcasts and merges included) without running it.
     Graph(GraphArgs),
+    /// The remote agent: serves a launcher over ssh (stdin/stdout). Not for direct use.
+    #[command(hide = true)]
+    Agent,
 }
 
 #[derive(ClapArgs)]
@@ -46,6 +52,30 @@ struct SpecSource {
     /// The spec itself, given inline.
     #[arg(short = 'e', long = "expr", value_name = "TEXT")]
     text: Option<String>,
+    #[command(flatten)]
+    remote: RemoteArgs,
+}
+
+/// How stages placed on other hosts (`name@host = ...`) are reached.
+#[derive(ClapArgs)]
+struct RemoteArgs {
+    /// The remote shell command, with its options (as rsync's -e): `ssh -p 2222`,
+    /// `ssh -J jumphost`. Default: $COPIPE_RSH, else `ssh`.
+    #[arg(long, value_name = "CMD")]
+    rsh: Option<String>,
+    /// The directory holding copipe and the stages on the remote hosts (default: the remote
+    /// PATH).
+    #[arg(long, value_name = "DIR")]
+    remote_dir: Option<String>,
+}
+
+impl RemoteArgs {
+    fn hosts(&self) -> Result<Hosts, copipe::Error> {
+        Ok(Hosts::new(Transport::new(
+            self.rsh.as_deref(),
+            self.remote_dir.clone(),
+        )?))
+    }
 }
 
 #[derive(ClapArgs)]
@@ -99,6 +129,7 @@ fn read_spec(source: &SpecSource) -> Result<(String, String), copipe::Error> {
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let outcome = match cli.command {
+        Command::Agent => return copipe::remote::agent::main(),
         Command::Run(args) => run(args),
         Command::Graph(args) => graph(args),
     };
@@ -114,13 +145,16 @@ fn run(args: RunArgs) -> Result<u8, copipe::Error> {
         temp_parent: std::env::var_os("COPIPE_TMPDIR").map(PathBuf::from),
     };
     let (text, source) = read_spec(&args.source)?;
-    let graph = launch::load(&text, &source, &Finder::from_env())?;
-    supervise::run(&graph, &options)
+    let mut hosts = args.source.remote.hosts()?;
+    let graph = launch::load(&text, &source, &Finder::from_env(), &mut hosts)?;
+    supervise::run(&graph, &options, hosts)
 }
 
 fn graph(args: GraphArgs) -> Result<u8, copipe::Error> {
     let (text, source) = read_spec(&args.source)?;
-    let graph = launch::load(&text, &source, &Finder::from_env())?;
+    let mut hosts = args.source.remote.hosts()?;
+    let graph = launch::load(&text, &source, &Finder::from_env(), &mut hosts)?;
+    hosts.close(Duration::ZERO);
     let out = if args.dot {
         dot::to_dot(&graph)
     } else {

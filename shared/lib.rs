@@ -50,6 +50,7 @@ pub mod event;
 pub mod launch;
 pub mod link;
 pub mod protocol;
+pub mod remote;
 pub mod run;
 pub mod sched;
 pub mod signals;

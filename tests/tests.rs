@@ -32,6 +32,8 @@ mod launcher;
 mod link_errors;
 mod python_stages;
 mod reliability;
+mod remote;
+mod remote_sshd;
 mod sched;
 mod vectors;
 mod xml_broken;

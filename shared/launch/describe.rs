@@ -77,8 +77,9 @@ fn ask(
     tx: mpsc::Sender<(usize, Option<StageInfo>)>,
 ) -> Option<libc::pid_t> {
     let argv0 = program.program.to_string_lossy();
+    // A program on another host is asked by its agent (crate::remote).
     let mut child = program
-        .command(&argv0)
+        .command(&argv0)?
         .arg(DESCRIBE_ARG)
         .stdin(Stdio::null())
         .stdout(Stdio::piped())

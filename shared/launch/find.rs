@@ -38,15 +38,34 @@ impl Located {
         }
     }
 
-    /// The command that starts the program, with `argv0` as its name; the caller adds the
-    /// arguments.
-    pub fn command(&self, argv0: &str) -> Command {
+    /// A program on `host`, found there by its agent (beside the remote `copipe`, then on
+    /// the remote `PATH`).
+    pub fn remote(host: &str, program: impl Into<PathBuf>) -> Self {
+        Located {
+            placement: Placement::Remote(host.to_owned()),
+            program: program.into(),
+        }
+    }
+
+    /// The host the program runs on, if not this one.
+    pub fn host(&self) -> Option<&str> {
+        match &self.placement {
+            Placement::Local => None,
+            Placement::Remote(host) => Some(host),
+        }
+    }
+
+    /// The command that starts the program here, with `argv0` as its name; the caller adds
+    /// the arguments. `None` for a program on another host: its agent starts it
+    /// ([`crate::remote`]).
+    pub fn command(&self, argv0: &str) -> Option<Command> {
         match self.placement {
             Placement::Local => {
                 let mut command = Command::new(&self.program);
                 command.arg0(argv0);
-                command
+                Some(command)
             }
+            Placement::Remote(_) => None,
         }
     }
 }
@@ -92,8 +111,10 @@ impl Finder {
     /// Finds the program of one stage of the spec (`index` in spec order).
     pub fn locate(&self, stage: &StageSpec, index: usize) -> Result<Located, GraphError> {
         let name = &stage.argv[0];
-        let found = match stage.placement {
+        let found = match &stage.placement {
             Placement::Local => self.find(name).map(Located::local),
+            // Looked for by the host's agent, with --describe.
+            Placement::Remote(host) => Some(Located::remote(host, name)),
         };
         found.ok_or_else(|| {
             Problem::ProgramNotFound {

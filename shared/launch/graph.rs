@@ -170,6 +170,8 @@ pub enum Looked {
     Beside(PathBuf),
     /// On `PATH` only (the launcher's own directory is unknown).
     OnPath,
+    /// On another host, by its agent (`places` as the agent says: beside its `copipe`, PATH).
+    OnHost { host: String, places: String },
 }
 
 impl fmt::Display for Looked {
@@ -180,6 +182,7 @@ impl fmt::Display for Looked {
                 write!(f, "looked beside copipe in {} or on PATH", dir.display())
             }
             Looked::OnPath => f.write_str("looked on PATH"),
+            Looked::OnHost { host, places } => write!(f, "looked on host {host}, {places}"),
         }
     }
 }

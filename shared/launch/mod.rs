@@ -34,17 +34,21 @@ pub mod stats;
 pub mod supervise;
 
 use crate::error::{Error, Result};
+use crate::remote::hosts::Hosts;
 use find::Finder;
 use graph::{Graph, GraphError};
 use spec::Pipeline;
 
-/// Parses and wires a spec: `spec_name` names it in messages (a path, or `-e`).
-pub fn load(text: &str, spec_name: &str, finder: &Finder) -> Result<Graph> {
+/// Parses and wires a spec: `spec_name` names it in messages (a path, or `-e`). The hosts
+/// the spec places stages on are connected to first (one connection each, kept for the
+/// run), so their programs can be described there.
+pub fn load(text: &str, spec_name: &str, finder: &Finder, hosts: &mut Hosts) -> Result<Graph> {
     let pipeline = spec::parse(text).map_err(|error| Error::Spec {
         spec: spec_name.to_owned(),
         error: Box::new(error),
     })?;
-    build(&pipeline, finder).map_err(|error| Error::Graph {
+    hosts.connect(&pipeline)?;
+    build(&pipeline, finder, hosts).map_err(|error| Error::Graph {
         spec: spec_name.to_owned(),
         error: Box::new(error),
     })
@@ -53,8 +57,9 @@ pub fn load(text: &str, spec_name: &str, finder: &Finder) -> Result<Graph> {
 /// The wired graph of a parsed spec: programs found first (so a missing one is reported
 /// before anything else), then described, then the pure [`plan`]. Nothing is started
 /// except the `--describe` queries.
-pub fn build(pipeline: &Pipeline, finder: &Finder) -> Result<Graph, GraphError> {
+pub fn build(pipeline: &Pipeline, finder: &Finder, hosts: &Hosts) -> Result<Graph, GraphError> {
     let programs = finder.locate_all(pipeline)?;
-    let infos = describe::describe_programs(&programs);
+    let mut infos = describe::describe_programs(&programs);
+    hosts.describe(pipeline, &programs, &mut infos)?;
     plan::plan(pipeline, programs, infos, &finder.helpers())
 }

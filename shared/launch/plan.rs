@@ -259,11 +259,21 @@ impl<'a> Shape<'a> {
         wiring: &mut Wiring,
     ) -> Result<(), GraphError> {
         let merge = self.ins[i].len() > 1 && !user.many_inputs();
+        // Inserted stages run where the stage they serve runs: a fan-out or fan-in among
+        // stages of one remote host stays on that host.
+        let host = user.program.host().map(str::to_owned);
+        let here = |node: Node| match &host {
+            Some(host) => Node {
+                program: Located::remote(host, &node.argv[0]),
+                ..node
+            },
+            None => node,
+        };
         let broadcast = self.outs[i].len() > 1 && !user.many_outputs();
         let graph = &mut wiring.graph;
         if merge {
             let at = self.link(self.ins[i][1]).pos;
-            graph.nodes.push(Fan::In.node(helpers, at)?);
+            graph.nodes.push(here(Fan::In.node(helpers, at)?));
         }
         let me = graph.nodes.len();
         wiring.entry[i] = if merge { me - 1 } else { me };
@@ -276,7 +286,7 @@ impl<'a> Shape<'a> {
         if broadcast {
             let at = self.link(self.outs[i][1]).pos;
             wiring.exit[i] = graph.nodes.len();
-            graph.nodes.push(Fan::Out.node(helpers, at)?);
+            graph.nodes.push(here(Fan::Out.node(helpers, at)?));
             graph.add_link(me, me + 1, written[i], Carrier::Pipe);
         }
         Ok(())

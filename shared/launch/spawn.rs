@@ -16,11 +16,13 @@
 //! The parent-death signal fires when the *thread* that spawned the child ends, so stages
 //! are only ever spawned from the launcher's main thread.
 
+use std::collections::BTreeMap;
+use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
 use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
-use std::process::{ChildStderr, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -28,6 +30,10 @@ use super::graph::{Graph, Link, Node, Role};
 use super::spec::Carrier;
 use crate::error::{Error, Result};
 use crate::protocol::{OnBranchClose, ON_BRANCH_CLOSE_ARG, STATS_FILE_ENV};
+use crate::remote::hosts::{
+    launcher_stdio, link_channel, stderr_channel, Hosts, Plan, STDIN_CHANNEL, STDOUT_CHANNEL,
+};
+use crate::remote::wire;
 
 /// The first descriptor used for a stage's extra inputs or outputs.
 pub const FIRST_EXTRA_FD: RawFd = 3;
@@ -40,6 +46,9 @@ pub struct Started {
     pub started: Instant,
     /// The thread passing the stage's stderr through, prefixed with its tag.
     pub stderr: Option<JoinHandle<()>>,
+    /// The host it runs on (an index into [`Hosts`]); `None` here. A remote stage has no
+    /// local process id (`pid` is 0): its agent reports its end.
+    pub host: Option<usize>,
 }
 
 /// How stages are started.
@@ -100,7 +109,11 @@ fn link_ends(link: &Link) -> Result<(End, End)> {
 
 /// Starts every stage of `graph`, in graph order. Returns the stages started and, if one
 /// could not be started, why: the caller then stops the others.
-pub fn spawn_all(graph: &Graph, options: &SpawnOptions) -> (Vec<Started>, Option<Error>) {
+pub fn spawn_all(
+    graph: &Graph,
+    options: &SpawnOptions,
+    hosts: &mut Hosts,
+) -> (Vec<Started>, Option<Error>) {
     let mut ends = match Ends::make(graph) {
         Ok(ends) => ends,
         Err(e) => return (Vec::new(), Some(e)),
@@ -112,18 +125,134 @@ pub fn spawn_all(graph: &Graph, options: &SpawnOptions) -> (Vec<Started>, Option
         .position(|n| n.inputs.is_empty() && n.reads());
 
     let mut started = Vec::with_capacity(graph.nodes.len());
+    let mut plans: BTreeMap<usize, Plan> = BTreeMap::new();
     for (i, node) in graph.nodes.iter().enumerate() {
-        match spawn_one(node, Some(i) == stdin_taker, &mut ends, options) {
+        let takes_stdin = Some(i) == stdin_taker;
+        let result = match node.program.host() {
+            None => spawn_one(node, takes_stdin, &mut ends, options),
+            Some(host) => {
+                let remote = Remote {
+                    graph,
+                    host,
+                    hosts,
+                    options,
+                };
+                remote.plan(node, takes_stdin, &mut ends, &mut plans)
+            }
+        };
+        match result {
             Ok(s) => started.push(Started { node: i, ..s }),
             Err(e) => return (started, Some(e)),
         }
     }
+    // Same-host links on remote hosts are the agents' own pipes: the ones made here go.
+    drop(ends);
+    if let Err(e) = hosts.start(plans, options.stats_dir.is_some()) {
+        return (started, Some(e));
+    }
     (started, None)
 }
 
+/// A stage placed on another host, being planned for its agent.
+struct Remote<'a> {
+    graph: &'a Graph,
+    host: &'a str,
+    hosts: &'a Hosts,
+    options: &'a SpawnOptions<'a>,
+}
+
+impl Remote<'_> {
+    /// Adds `node` to its host's plan: links to stages on the same host become the agent's
+    /// pipes, links to anywhere else channels of the connection, fed from or into this
+    /// side's end of the link's pipe; its stderr comes back on a channel of its own.
+    fn plan(
+        &self,
+        node: &Node,
+        takes_stdin: bool,
+        ends: &mut Ends,
+        plans: &mut BTreeMap<usize, Plan>,
+    ) -> Result<Started> {
+        let h = self
+            .hosts
+            .index(self.host)
+            .expect("every host is connected before");
+        let plan = plans.entry(h).or_default();
+        let same = |other: usize| self.graph.nodes[other].program.host() == Some(self.host);
+        let mut inputs = Vec::new();
+        for &l in &node.inputs {
+            if same(self.graph.links[l].from) {
+                inputs.push(wire::End::Pipe(l));
+            } else {
+                let ch = link_channel(l);
+                let from = File::from(fd(take(&mut ends.readers[l])));
+                plan.outgoing.push((ch, Box::new(from)));
+                inputs.push(wire::End::Channel(ch));
+            }
+        }
+        if node.inputs.is_empty() {
+            if takes_stdin {
+                let stdin = launcher_stdio(false).map_err(|e| Error::io("duplicating stdin", e))?;
+                plan.outgoing.push((STDIN_CHANNEL, Box::new(stdin)));
+                inputs.push(wire::End::Channel(STDIN_CHANNEL));
+            } else {
+                inputs.push(wire::End::Null);
+            }
+        }
+        let mut outputs = Vec::new();
+        for &l in &node.outputs {
+            if same(self.graph.links[l].to) {
+                outputs.push(wire::End::Pipe(l));
+            } else {
+                let ch = link_channel(l);
+                let to = File::from(fd(take(&mut ends.writers[l])));
+                plan.incoming.push((ch, Box::new(to)));
+                outputs.push(wire::End::Channel(ch));
+            }
+        }
+        if node.outputs.is_empty() {
+            if node.writes() {
+                let stdout =
+                    launcher_stdio(true).map_err(|e| Error::io("duplicating stdout", e))?;
+                plan.incoming.push((STDOUT_CHANNEL, Box::new(stdout)));
+                outputs.push(wire::End::Channel(STDOUT_CHANNEL));
+            } else {
+                outputs.push(wire::End::Null);
+            }
+        }
+        let (err_r, err_w) = io::pipe().map_err(|e| Error::io("creating a pipe", e))?;
+        plan.incoming
+            .push((stderr_channel(node.position), Box::new(err_w)));
+        let mut argv = node.argv.clone();
+        if node.role == Role::Broadcast {
+            argv.push(ON_BRANCH_CLOSE_ARG.into());
+            argv.push(self.options.on_branch_close.name().into());
+        }
+        plan.stages.push(wire::RemoteStage {
+            position: node.position,
+            argv,
+            input_paths: node.many_inputs(),
+            output_paths: node.many_outputs(),
+            inputs,
+            outputs,
+            stderr: stderr_channel(node.position),
+        });
+        let tag = format!("{}@{}", node.tag(), self.host);
+        Ok(Started {
+            node: 0,
+            pid: 0,
+            started: Instant::now(),
+            stderr: Some(relay_stderr(tag, err_r)),
+            host: Some(h),
+        })
+    }
+}
+
 /// The stage's command: its program and arguments, before any link is attached.
-fn command(node: &Node, options: &SpawnOptions) -> Command {
-    let mut cmd = node.program.command(&node.argv[0]);
+fn command(node: &Node, options: &SpawnOptions) -> Result<Command> {
+    let mut cmd = node
+        .program
+        .command(&node.argv[0])
+        .ok_or_else(|| Error::Other(format!("{} runs on another host", node.title())))?;
     cmd.args(&node.argv[1..]);
     if node.role == Role::Broadcast {
         cmd.args([ON_BRANCH_CLOSE_ARG, options.on_branch_close.name()]);
@@ -132,7 +261,7 @@ fn command(node: &Node, options: &SpawnOptions) -> Command {
         cmd.env(STATS_FILE_ENV, stats_file(dir, node.position));
     }
     cmd.stderr(Stdio::piped()).process_group(0);
-    cmd
+    Ok(cmd)
 }
 
 /// Attaches the stage's links: one input and one output as stdin and stdout; the several of
@@ -178,7 +307,7 @@ fn spawn_one(
     ends: &mut Ends,
     options: &SpawnOptions,
 ) -> Result<Started> {
-    let mut cmd = command(node, options);
+    let mut cmd = command(node, options)?;
     let extra = attach(node, takes_stdin, ends, &mut cmd);
     // Move the extra ends above the descriptors they go to, so placing one can never
     // overwrite another in the child.
@@ -210,6 +339,7 @@ fn spawn_one(
         pid: child.id() as libc::pid_t,
         started,
         stderr,
+        host: None,
     })
 }
 
@@ -263,7 +393,7 @@ fn dup_above(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
 /// A line is written whole, in one write under the stderr lock, however many writes the
 /// stage made it in, so stages never interleave mid-line; a line longer than the buffer is
 /// passed on in pieces, never held whole in memory.
-fn relay_stderr(tag: String, stderr: ChildStderr) -> JoinHandle<()> {
+fn relay_stderr(tag: String, stderr: impl io::Read + Send + 'static) -> JoinHandle<()> {
     const LINE_MAX: usize = 8 << 10;
     let prefix = format!("[{tag}] ");
     let relay = move || {

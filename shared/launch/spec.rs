@@ -74,6 +74,9 @@ pub enum Placement {
     /// On this machine, as a child of the launcher.
     #[default]
     Local,
+    /// On another host (whatever `ssh` accepts: `user@host`, an alias of `~/.ssh/config`),
+    /// started by that host's agent: `name@host = command args` ([`crate::remote`]).
+    Remote(String),
 }
 
 /// What carries a link's events at run time. A new kind of link is a new variant here and
@@ -267,6 +270,8 @@ struct Word {
 enum Statement {
     Define {
         name: Word,
+        /// The host after `@` in `name@host = ...`.
+        host: Option<String>,
         command: Vec<Word>,
     },
     Chain {
@@ -327,7 +332,8 @@ fn statement(mut elements: Vec<Vec<Word>>, pipes: Vec<Pos>) -> Result<Statement,
     if !is_definition {
         return Ok(Statement::Chain { elements, pipes });
     }
-    if !is_name(&first[0]) {
+    let (name_part, host) = split_host(&first[0])?;
+    if !is_name(&name_part) {
         return Err(SpecError::at(
             first[0].pos,
             format!(
@@ -345,14 +351,42 @@ fn statement(mut elements: Vec<Vec<Word>>, pipes: Vec<Pos>) -> Result<Statement,
     let mut words = elements.remove(0);
     let command = words.split_off(2);
     let eq = words.pop().expect("two words");
-    let name = words.pop().expect("two words");
+    words.pop().expect("two words");
+    let name = name_part;
     if command.is_empty() {
         return Err(SpecError::at(
             eq.pos,
             format!("missing command after `{} =`", name.text),
         ));
     }
-    Ok(Statement::Define { name, command })
+    Ok(Statement::Define {
+        name,
+        host,
+        command,
+    })
+}
+
+/// `name@host` → (`name`, `Some(host)`); a word without `@` is a name alone. The host is
+/// what `ssh` accepts (so `user@host` too: only the first `@` splits); it may not be empty
+/// or start with `-` (ssh would read an option).
+fn split_host(word: &Word) -> Result<(Word, Option<String>), SpecError> {
+    let Some((name, host)) = word.text.split_once('@').filter(|_| !word.quoted) else {
+        return Ok((word.clone(), None));
+    };
+    if host.is_empty() || host.starts_with('-') || host.contains(char::is_whitespace) {
+        return Err(SpecError::at(
+            word.pos,
+            format!(
+                "{host:?} is not a host name (write `name@host = command`, host as ssh takes it)"
+            ),
+        ));
+    }
+    let name = Word {
+        text: name.to_owned(),
+        quoted: false,
+        pos: word.pos,
+    };
+    Ok((name, Some(host.to_owned())))
 }
 
 fn argv(words: &[Word]) -> Vec<String> {
@@ -372,20 +406,29 @@ pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
     builder.finish()
 }
 
-/// The named stages: name → (the name's word, the command's words).
-type Definitions = HashMap<String, (Word, Vec<Word>)>;
+/// The named stages: name → (the name's word, where it runs, the command's words).
+type Definitions = HashMap<String, (Word, Placement, Vec<Word>)>;
 
 fn definitions(statements: &[Statement]) -> Result<Definitions, SpecError> {
     let mut defined = Definitions::new();
     for statement in statements {
-        if let Statement::Define { name, command } = statement {
-            if let Some((first, _)) = defined.get(&name.text) {
+        if let Statement::Define {
+            name,
+            host,
+            command,
+        } = statement
+        {
+            if let Some((first, _, _)) = defined.get(&name.text) {
                 return Err(SpecError::at(
                     name.pos,
                     format!("stage {:?} is already defined at {}", name.text, first.pos),
                 ));
             }
-            defined.insert(name.text.clone(), (name.clone(), command.clone()));
+            let placement = host.clone().map_or(Placement::Local, Placement::Remote);
+            defined.insert(
+                name.text.clone(),
+                (name.clone(), placement, command.clone()),
+            );
         }
     }
     Ok(defined)
@@ -442,8 +485,9 @@ impl Builder {
         if let Some(&index) = self.by_name.get(&head.text) {
             return Ok(index);
         }
-        let (name, command) = self.defined[&head.text].clone();
+        let (name, placement, command) = self.defined[&head.text].clone();
         let index = self.push(Some(name.text.clone()), &command);
+        self.pipeline.stages[index].placement = placement;
         self.by_name.insert(name.text, index);
         Ok(index)
     }
@@ -480,7 +524,7 @@ impl Builder {
     /// The pipeline, unless a defined stage went unused or there is no stage at all.
     fn finish(self) -> Result<Pipeline, SpecError> {
         let unused = (self.defined.values())
-            .map(|(name, _)| name)
+            .map(|(name, _, _)| name)
             .filter(|name| !self.by_name.contains_key(&name.text))
             .min_by_key(|w| (w.pos.line, w.pos.column));
         if let Some(name) = unused {

@@ -24,11 +24,16 @@ use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
+use std::path::Path;
+
 use super::graph::Graph;
 use super::spawn::{self, SpawnOptions, Started};
 use super::stats::{self, Ended, StageFigures};
 use crate::error::{Error, IoContext, Result};
 use crate::protocol::OnBranchClose;
+use crate::remote::client::HostEvent;
+use crate::remote::hosts::Hosts;
+use crate::remote::wire::{Control, Exit};
 
 /// The format of `--stats`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
@@ -62,6 +67,8 @@ enum Event {
     NoChildren,
     /// Ctrl-C, SIGTERM or SIGHUP reached the launcher.
     Interrupt,
+    /// What a remote host's agent reported (the host's index).
+    Remote(usize, HostEvent),
 }
 
 struct Stage {
@@ -74,10 +81,13 @@ struct Stage {
     figures: StageFigures,
     /// The thread passing its stderr through.
     stderr: Option<std::thread::JoinHandle<()>>,
+    /// The host it runs on (index into the run's [`Hosts`]); `None`: here.
+    host: Option<usize>,
 }
 
 struct Supervisor<'g> {
     graph: &'g Graph,
+    hosts: &'g Hosts,
     options: &'g RunOptions,
     stages: Vec<Stage>,
     by_pid: HashMap<libc::pid_t, usize>,
@@ -101,7 +111,7 @@ fn say(message: std::fmt::Arguments) {
 }
 
 /// Runs `graph` to its end and returns the launcher's exit status.
-pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
+pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> {
     // Only statistics need a directory: without --stats nothing is made on disk at all.
     let private = match options.stats {
         Some(_) => Some(private_dir(options.temp_parent.as_deref())?),
@@ -119,9 +129,10 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
         on_branch_close: options.on_branch_close,
         stats_dir: private.as_ref().map(tempfile::TempDir::path),
     };
-    let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options);
+    let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options, &mut hosts);
     let any_started = !started.is_empty();
-    let mut supervisor = Supervisor::new(graph, options, started);
+    forward_host_events(&mut hosts, &tx, spawn_options.stats_dir);
+    let mut supervisor = Supervisor::new(graph, options, started, &hosts);
     if spawn_error.is_some() {
         // Reported once, by the caller, when the graph has stopped.
         supervisor.stop_all();
@@ -141,13 +152,12 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
         relays.retain(|r| !r.is_finished());
         std::thread::sleep(Duration::from_millis(5));
     }
+    drop(supervisor.reaped.take());
+    let (figures, code) = supervisor.finish();
+    // What the remote sinks wrote lands before the launcher exits.
+    hosts.close(Duration::from_secs(10));
 
     if let (Some(format), Some(private)) = (options.stats, &private) {
-        let figures: Vec<StageFigures> = supervisor
-            .stages
-            .iter()
-            .map(|s| s.figures.clone())
-            .collect();
         let links = stats::link_counts(graph, private.path());
         let text = match format {
             StatsFormat::Table => stats::table(graph, &figures, &links),
@@ -163,7 +173,29 @@ pub fn run(graph: &Graph, options: &RunOptions) -> Result<u8> {
     if let Some(e) = spawn_error {
         return Err(e);
     }
-    Ok(supervisor.exit_status())
+    Ok(code)
+}
+
+/// Forwards each host's reports to the supervisor, leaving a remote stage's link
+/// statistics where a local stage would have left its own.
+fn forward_host_events(hosts: &mut Hosts, tx: &Sender<Event>, stats_dir: Option<&Path>) {
+    for h in 0..hosts.len() {
+        let events = hosts.host_mut(h).take_events();
+        let tx = tx.clone();
+        let dir = stats_dir.map(Path::to_path_buf);
+        std::thread::spawn(move || {
+            for event in events {
+                if let (HostEvent::Control(Control::Exited(exit)), Some(dir)) = (&event, &dir) {
+                    if let Some(text) = &exit.stats {
+                        let _ = std::fs::write(spawn::stats_file(dir, exit.stage), text);
+                    }
+                }
+                if tx.send(Event::Remote(h, event)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
 }
 
 /// Makes the launcher's private directory (0700) for the stages' statistics, named
@@ -255,7 +287,12 @@ fn watch_children(tx: Sender<Event>) -> Sender<()> {
 }
 
 impl<'g> Supervisor<'g> {
-    fn new(graph: &'g Graph, options: &'g RunOptions, started: Vec<Started>) -> Self {
+    fn new(
+        graph: &'g Graph,
+        options: &'g RunOptions,
+        started: Vec<Started>,
+        hosts: &'g Hosts,
+    ) -> Self {
         let now = Instant::now();
         let mut stages: Vec<Stage> = graph
             .nodes
@@ -267,18 +304,23 @@ impl<'g> Supervisor<'g> {
                 signalled: 0,
                 figures: StageFigures::default(),
                 stderr: None,
+                host: None,
             })
             .collect();
         let mut by_pid = HashMap::new();
         for s in started {
-            stages[s.node].pid = Some(s.pid);
             stages[s.node].alive = true;
             stages[s.node].started = s.started;
             stages[s.node].stderr = s.stderr;
-            by_pid.insert(s.pid, s.node);
+            stages[s.node].host = s.host;
+            if s.host.is_none() {
+                stages[s.node].pid = Some(s.pid);
+                by_pid.insert(s.pid, s.node);
+            }
         }
         Supervisor {
             graph,
+            hosts,
             options,
             stages,
             by_pid,
@@ -298,6 +340,13 @@ impl<'g> Supervisor<'g> {
 
     fn signal(&mut self, i: usize, signal: i32) {
         let stage = &mut self.stages[i];
+        if let (true, Some(h)) = (stage.alive, stage.host) {
+            self.hosts
+                .host(h)
+                .signal(self.graph.nodes[i].position, signal);
+            stage.signalled |= 1 << signal;
+            return;
+        }
         if let (true, Some(pid)) = (stage.alive, stage.pid) {
             // A stage that already died on its own keeps its own cause of death.
             if has_exited(pid) {
@@ -373,7 +422,14 @@ impl<'g> Supervisor<'g> {
             match event {
                 Ok(Event::Exited(pid)) => self.exited(pid),
                 Ok(Event::Interrupt) => self.interrupt(),
-                Ok(Event::NoChildren) | Err(RecvTimeoutError::Disconnected) => {
+                Ok(Event::Remote(h, event)) => self.remote(h, event),
+                // No children left: no local stage is left (remote ones are their agents').
+                Ok(Event::NoChildren) => {
+                    for stage in self.stages.iter_mut().filter(|s| s.host.is_none()) {
+                        stage.alive = false;
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => {
                     for stage in &mut self.stages {
                         stage.alive = false;
                     }
@@ -389,6 +445,23 @@ impl<'g> Supervisor<'g> {
     /// launcher lingers a moment ([`FAILURE_SETTLE`]) to gather them and reports them all in
     /// graph order. Then it lets the watcher look for the next exit.
     fn exited(&mut self, pid: libc::pid_t) {
+        if !self.by_pid.contains_key(&pid) {
+            // Not a stage: an ssh client to a remote host (its loss is reported by the
+            // connection). Reaped here, or the watcher would see it again and again.
+            // SAFETY: wait4 on our own child, which has exited; null rusage is allowed.
+            unsafe {
+                libc::wait4(
+                    pid,
+                    std::ptr::null_mut(),
+                    libc::WNOHANG,
+                    std::ptr::null_mut(),
+                )
+            };
+            if let Some(ack) = &self.reaped {
+                let _ = ack.send(());
+            }
+            return;
+        }
         let mut failed: Vec<(usize, Ended)> = Vec::new();
         let mut settle_until: Option<Instant> = None;
         let mut first = true;
@@ -513,6 +586,111 @@ impl<'g> Supervisor<'g> {
             self.signal_all(libc::SIGKILL);
             self.kill_at = None;
         }
+    }
+
+    /// Each stage's figures and the launcher's exit status; the hosts are free again.
+    fn finish(self) -> (Vec<StageFigures>, u8) {
+        let code = self.exit_status();
+        (self.stages.into_iter().map(|s| s.figures).collect(), code)
+    }
+
+    /// What host `h`'s agent reported.
+    fn remote(&mut self, h: usize, event: HostEvent) {
+        match event {
+            HostEvent::Control(Control::Exited(exit)) => self.remote_exited(h, &exit),
+            HostEvent::Control(Control::Started {
+                error: Some(error), ..
+            }) => {
+                say(format_args!(
+                    "error: on {}: {error}",
+                    self.hosts.host(h).name
+                ));
+                self.host_gone(h, 1, "was not started");
+            }
+            HostEvent::Lost(why) => {
+                let said = self.hosts.host(h).last_words();
+                let why = if said.is_empty() {
+                    why
+                } else {
+                    format!("{why} ({said})")
+                };
+                say(format_args!("{why}"));
+                self.host_gone(h, 255, "lost with the connection");
+            }
+            HostEvent::Control(_) => {}
+        }
+    }
+
+    /// Every stage still running on host `h` is gone (status `code`), a failure.
+    fn host_gone(&mut self, h: usize, code: u8, how: &str) {
+        let gone: Vec<usize> = self
+            .alive()
+            .filter(|&i| self.stages[i].host == Some(h))
+            .collect();
+        for i in gone {
+            self.stages[i].alive = false;
+            let node = &self.graph.nodes[i];
+            say(format_args!(
+                "{} on {} {how}",
+                node.title(),
+                self.hosts.host(h).name
+            ));
+            self.failures.push((node.position, code));
+        }
+        self.stop_all();
+    }
+
+    /// A remote stage ended: the same judgement as a local one's, named with its host.
+    fn remote_exited(&mut self, h: usize, exit: &Exit) {
+        let Some(i) = self
+            .graph
+            .nodes
+            .iter()
+            .position(|n| n.position == exit.stage)
+        else {
+            return;
+        };
+        let stage = &mut self.stages[i];
+        if !stage.alive || stage.host != Some(h) {
+            return;
+        }
+        stage.alive = false;
+        let ended = Ended::from_wait_status(exit.status);
+        stage.figures = StageFigures {
+            ended: Some(ended),
+            wall: Duration::from_micros(exit.wall_us),
+            cpu: Duration::from_micros(exit.cpu_us),
+            peak_rss: exit.max_rss_kib.saturating_mul(1024),
+        };
+        let sent = stage.signalled;
+        let failed = match ended {
+            Ended::Exited(0) | Ended::Signaled(libc::SIGPIPE) => false,
+            Ended::Signaled(got) => sent & (1 << got) == 0,
+            Ended::Exited(_) => sent == 0,
+        };
+        if !failed {
+            return;
+        }
+        // Let the stage's own last words come out first.
+        if let Some(relay) = &stage.stderr {
+            let until = Instant::now() + Duration::from_millis(200);
+            while !relay.is_finished() && Instant::now() < until {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        let node = &self.graph.nodes[i];
+        let after = match self.failures.iter().min_by_key(|f| f.0) {
+            Some(&(first, _)) if first < node.position => format!(" (after stage {first} failed)"),
+            _ => String::new(),
+        };
+        let host = &self.hosts.host(h).name;
+        say(format_args!(
+            "{} on {host} {}{after}",
+            node.title(),
+            ended.describe()
+        ));
+        self.failures.push((node.position, ended.code()));
+        self.stop_all();
     }
 
     /// The status of the first failing stage in graph order; else 130 after an interrupt;

@@ -1,0 +1,199 @@
+//! The launcher's remote hosts: connected once, before anything is described, and used for
+//! `--describe`, the start of their stages, signals and the end of the run.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{Read, Write};
+use std::os::fd::AsFd;
+use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
+
+use super::client::{Host, Transport};
+use super::wire::{Described, RemoteStage};
+use crate::error::{Error, Result};
+use crate::launch::find::Located;
+use crate::launch::graph::{GraphError, Looked, Problem, StageRef};
+use crate::launch::spec::{command_text, Pipeline};
+use crate::protocol::StageInfo;
+
+/// The channel carrying the launcher's stdin to the remote source that reads it.
+pub const STDIN_CHANNEL: u32 = u32::MAX - 1;
+/// The channel carrying a remote sink's output to the launcher's stdout.
+pub const STDOUT_CHANNEL: u32 = u32::MAX - 2;
+/// Stage N's stderr travels on channel `STDERR_BASE + N`; link L on channel `L + 1`.
+pub const STDERR_BASE: u32 = 1 << 30;
+
+/// The channel of graph link `link`.
+pub fn link_channel(link: usize) -> u32 {
+    u32::try_from(link + 1).expect("fewer than 2^30 links")
+}
+
+/// The channel of stage `position`'s stderr.
+pub fn stderr_channel(position: usize) -> u32 {
+    STDERR_BASE + u32::try_from(position).expect("fewer than 2^30 stages")
+}
+
+/// What the launcher starts on one host.
+#[derive(Default)]
+pub struct Plan {
+    pub stages: Vec<RemoteStage>,
+    /// Channels from the host, and where their bytes go here.
+    pub incoming: Vec<(u32, Box<dyn Write + Send>)>,
+    /// Channels to the host, and where their bytes come from here.
+    pub outgoing: Vec<(u32, Box<dyn Read + Send>)>,
+}
+
+/// Every remote host of a run.
+pub struct Hosts {
+    transport: Transport,
+    hosts: Vec<Host>,
+    /// The pumps of the links and stderr to and from the hosts.
+    pumps: Vec<JoinHandle<()>>,
+}
+
+impl Hosts {
+    pub fn new(transport: Transport) -> Self {
+        Hosts {
+            transport,
+            hosts: Vec::new(),
+            pumps: Vec::new(),
+        }
+    }
+
+    /// Connects to every host the spec names, all at once: ssh started for each (on this
+    /// thread, for the parent-death signal), then each agent's hello awaited. The first
+    /// host that cannot be reached is the error; nothing is started anywhere.
+    pub fn connect(&mut self, pipeline: &Pipeline) -> Result<()> {
+        let mut names: Vec<&str> = Vec::new();
+        for stage in &pipeline.stages {
+            if let crate::launch::spec::Placement::Remote(host) = &stage.placement {
+                if !names.contains(&host.as_str()) {
+                    names.push(host);
+                }
+            }
+        }
+        for name in names {
+            let host = Host::spawn(&self.transport, name)?;
+            self.hosts.push(host);
+        }
+        for host in &mut self.hosts {
+            host.hello(&self.transport)?;
+        }
+        Ok(())
+    }
+
+    /// The index of host `name`.
+    pub fn index(&self, name: &str) -> Option<usize> {
+        self.hosts.iter().position(|h| h.name == name)
+    }
+
+    pub fn host(&self, i: usize) -> &Host {
+        &self.hosts[i]
+    }
+
+    pub fn host_mut(&mut self, i: usize) -> &mut Host {
+        &mut self.hosts[i]
+    }
+
+    pub fn len(&self) -> usize {
+        self.hosts.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.hosts.is_empty()
+    }
+
+    /// Fills in `infos` for the stages placed on other hosts, asking each host once for all
+    /// its programs. A program its host does not have is the error, naming both.
+    pub fn describe(
+        &self,
+        pipeline: &Pipeline,
+        programs: &[Located],
+        infos: &mut [Option<StageInfo>],
+    ) -> Result<(), GraphError> {
+        for host in &self.hosts {
+            let mine: Vec<usize> = (0..programs.len())
+                .filter(|&i| programs[i].host() == Some(host.name.as_str()))
+                .collect();
+            let names: Vec<String> = mine
+                .iter()
+                .map(|&i| programs[i].program.to_string_lossy().into_owned())
+                .collect();
+            let answers = host
+                .describe(&names)
+                .map_err(|e| describe_failed(pipeline, &mine, host, &e))?;
+            for (&i, answer) in mine.iter().zip(answers) {
+                infos[i] = match answer {
+                    Described::Answer(json) => StageInfo::from_json(json.as_bytes()),
+                    Described::Silent => None,
+                    Described::Missing { places } => {
+                        return Err(not_found(pipeline, i, &host.name, places));
+                    }
+                };
+            }
+        }
+        Ok(())
+    }
+
+    /// Starts each host's share of the graph.
+    pub fn start(&mut self, plans: BTreeMap<usize, Plan>, stats: bool) -> Result<()> {
+        for (i, plan) in plans {
+            let pumps = self.hosts[i].start(plan.stages, stats, plan.incoming, plan.outgoing)?;
+            self.pumps.extend(pumps);
+        }
+        Ok(())
+    }
+
+    /// Waits (up to `limit`) for every byte in flight from the hosts to land, then ends
+    /// every connection: each agent leaves, killing whatever it still runs.
+    pub fn close(self, limit: Duration) {
+        let deadline = Instant::now() + limit;
+        for pump in self.pumps {
+            while !pump.is_finished() && Instant::now() < deadline {
+                std::thread::sleep(Duration::from_millis(2));
+            }
+        }
+        for host in self.hosts {
+            host.close();
+        }
+    }
+}
+
+/// The launcher's own stdin or stdout, as a file of its own.
+pub fn launcher_stdio(stdout: bool) -> std::io::Result<File> {
+    let fd = if stdout {
+        std::io::stdout().as_fd().try_clone_to_owned()?
+    } else {
+        std::io::stdin().as_fd().try_clone_to_owned()?
+    };
+    Ok(File::from(fd))
+}
+
+fn stage_ref(pipeline: &Pipeline, i: usize) -> StageRef {
+    StageRef {
+        position: i + 1,
+        command: command_text(&pipeline.stages[i].argv),
+    }
+}
+
+fn not_found(pipeline: &Pipeline, i: usize, host: &str, places: String) -> GraphError {
+    Problem::ProgramNotFound {
+        stage: stage_ref(pipeline, i),
+        program: pipeline.stages[i].argv[0].clone(),
+        looked: Looked::OnHost {
+            host: host.to_owned(),
+            places,
+        },
+    }
+    .at(pipeline.stages[i].pos)
+}
+
+fn describe_failed(pipeline: &Pipeline, mine: &[usize], host: &Host, e: &Error) -> GraphError {
+    let i = mine[0];
+    not_found(
+        pipeline,
+        i,
+        &host.name,
+        format!("but it did not answer: {e}"),
+    )
+}
