@@ -60,7 +60,7 @@ struct SpecSource {
 #[derive(ClapArgs)]
 struct RemoteArgs {
     /// The remote shell command, with its options (as rsync's -e): `ssh -p 2222`,
-    /// `ssh -J jumphost`. Default: $COPIPE_RSH, else `ssh`.
+    /// `ssh -J jumphost`. Default: `$COPIPE_RSH`, else `ssh`.
     #[arg(long, value_name = "CMD")]
     rsh: Option<String>,
     /// The directory holding copipe and the stages on the remote hosts (default: the remote

@@ -236,7 +236,7 @@ fn output(mut c: std::process::Command) -> std::process::Output {
         let child = reaper.0.pop().unwrap();
         child.wait_with_output().unwrap()
     });
-    let deadline = Instant::now() + Duration::from_secs(60);
+    let deadline = Instant::now() + Duration::from_mins(1);
     while !waiter.is_finished() {
         if Instant::now() > deadline {
             // SAFETY: kill(2) on our own child, still unreaped (the waiter has not returned).

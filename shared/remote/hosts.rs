@@ -46,7 +46,7 @@ pub struct Plan {
 /// Every remote host of a run.
 pub struct Hosts {
     transport: Transport,
-    hosts: Vec<Host>,
+    connected: Vec<Host>,
     /// The pumps of the links and stderr to and from the hosts.
     pumps: Vec<JoinHandle<()>>,
 }
@@ -55,7 +55,7 @@ impl Hosts {
     pub fn new(transport: Transport) -> Self {
         Hosts {
             transport,
-            hosts: Vec::new(),
+            connected: Vec::new(),
             pumps: Vec::new(),
         }
     }
@@ -74,9 +74,9 @@ impl Hosts {
         }
         for name in names {
             let host = Host::spawn(&self.transport, name)?;
-            self.hosts.push(host);
+            self.connected.push(host);
         }
-        for host in &mut self.hosts {
+        for host in &mut self.connected {
             host.hello(&self.transport)?;
         }
         Ok(())
@@ -84,23 +84,23 @@ impl Hosts {
 
     /// The index of host `name`.
     pub fn index(&self, name: &str) -> Option<usize> {
-        self.hosts.iter().position(|h| h.name == name)
+        self.connected.iter().position(|h| h.name == name)
     }
 
     pub fn host(&self, i: usize) -> &Host {
-        &self.hosts[i]
+        &self.connected[i]
     }
 
     pub fn host_mut(&mut self, i: usize) -> &mut Host {
-        &mut self.hosts[i]
+        &mut self.connected[i]
     }
 
     pub fn len(&self) -> usize {
-        self.hosts.len()
+        self.connected.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.hosts.is_empty()
+        self.connected.is_empty()
     }
 
     /// Fills in `infos` for the stages placed on other hosts, asking each host once for all
@@ -111,7 +111,7 @@ impl Hosts {
         programs: &[Located],
         infos: &mut [Option<StageInfo>],
     ) -> Result<(), GraphError> {
-        for host in &self.hosts {
+        for host in &self.connected {
             let mine: Vec<usize> = (0..programs.len())
                 .filter(|&i| programs[i].host() == Some(host.name.as_str()))
                 .collect();
@@ -138,7 +138,8 @@ impl Hosts {
     /// Starts each host's share of the graph.
     pub fn start(&mut self, plans: BTreeMap<usize, Plan>, stats: bool) -> Result<()> {
         for (i, plan) in plans {
-            let pumps = self.hosts[i].start(plan.stages, stats, plan.incoming, plan.outgoing)?;
+            let pumps =
+                self.connected[i].start(plan.stages, stats, plan.incoming, plan.outgoing)?;
             self.pumps.extend(pumps);
         }
         Ok(())
@@ -153,7 +154,7 @@ impl Hosts {
                 std::thread::sleep(Duration::from_millis(2));
             }
         }
-        for host in self.hosts {
+        for host in self.connected {
             host.close();
         }
     }
