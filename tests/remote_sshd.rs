@@ -31,6 +31,7 @@ impl Sshd {
             .prefix("copipe-sshd-")
             .tempdir()
             .unwrap();
+        fs::create_dir(dir.path().join("remote-tmp")).unwrap();
         keygen(&dir.path().join("host_key"));
         keygen(&dir.path().join("user_key"));
         fs::copy(
@@ -70,6 +71,11 @@ impl Sshd {
     /// The ssh config naming `hostb` and `hostc`.
     pub fn config(&self) -> PathBuf {
         self.dir.path().join("ssh_config")
+    }
+
+    /// The "remote" temporary directory: the agents' `TMPDIR` (set through ssh's `SetEnv`).
+    pub fn remote_tmp(&self) -> PathBuf {
+        self.dir.path().join("remote-tmp")
     }
 
     /// `--rsh` for the launcher.
@@ -160,14 +166,15 @@ fn write_configs(dir: &Path, port: u16) {
         "Port {port}\nListenAddress 127.0.0.1\nHostKey {d}/host_key\n\
          AuthorizedKeysFile {d}/authorized_keys\nPidFile {d}/sshd.pid\nStrictModes no\n\
          PasswordAuthentication no\nKbdInteractiveAuthentication no\nPubkeyAuthentication yes\n\
-         PermitRootLogin yes\nUsePAM no\nLogLevel INFO\nMaxSessions 50\nMaxStartups 50\n"
+         PermitRootLogin yes\nUsePAM no\nLogLevel INFO\nMaxSessions 50\nMaxStartups 50\n\
+         AcceptEnv TMPDIR\n"
     );
     fs::write(dir.join("sshd_config"), sshd_config).unwrap();
     let ssh_config = format!(
         "Host hostb hostc\n  HostName 127.0.0.1\n  Port {port}\n  User {user}\n  \
          IdentityFile {d}/user_key\n  IdentitiesOnly yes\n  StrictHostKeyChecking no\n  \
          UserKnownHostsFile /dev/null\n  LogLevel ERROR\n  BatchMode yes\n  \
-         ControlMaster no\n  ControlPath none\n\
+         ControlMaster no\n  ControlPath none\n  SetEnv TMPDIR={d}/remote-tmp\n\
          Host refusing\n  HostName 127.0.0.1\n  Port {closed}\n  BatchMode yes\n  \
          StrictHostKeyChecking no\n  UserKnownHostsFile /dev/null\n",
         user = user(),

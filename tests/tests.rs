@@ -33,6 +33,7 @@ mod link_errors;
 mod python_stages;
 mod reliability;
 mod remote;
+mod remote_failures;
 mod remote_sshd;
 mod sched;
 mod vectors;

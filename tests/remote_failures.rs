@@ -1,0 +1,187 @@
+//! Remote stages when things go wrong: a remote stage killed, the launcher killed, the ssh
+//! client killed, and the Ctrl-C drain through the agent. Each test checks the "remote"
+//! process table (sshd's descendants) and the agents' temporary directory afterwards.
+
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::common::{bin, Reaper};
+use crate::remote_sshd::Sshd;
+
+/// Long enough for a loaded 2-core machine; conditions are polled, never slept on.
+const DEADLINE: Duration = Duration::from_secs(30);
+
+fn wait_for(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = Instant::now() + DEADLINE;
+    while !condition() {
+        assert!(Instant::now() < deadline, "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+}
+
+/// The launcher running `spec` in the background, stdout and stderr to files in `dir`.
+fn launch(sshd: &Sshd, dir: &Path, spec: &str) -> Reaper {
+    let child = Command::new(bin("copipe"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .args(["run", "--rsh", &sshd.rsh(), "--remote-dir"])
+        .arg(bin("copipe").parent().unwrap())
+        .args(["-e", spec])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.join("out")).unwrap())
+        .stderr(std::fs::File::create(dir.join("err")).unwrap())
+        .spawn()
+        .unwrap();
+    Reaper(vec![child])
+}
+
+/// The process id of the first remote process whose command line holds `needle`.
+fn remote_pid(sshd: &Sshd, needle: &str) -> libc::pid_t {
+    let mut found = None;
+    wait_for(needle, || {
+        found = sshd.remote_processes(needle).first().cloned();
+        found.is_some()
+    });
+    found.unwrap().split(':').next().unwrap().parse().unwrap()
+}
+
+/// Waits for the launcher to exit; its status code (None: killed by a signal).
+fn exit_code(child: &mut Child) -> Option<i32> {
+    let mut status = None;
+    wait_for("the launcher to exit", || {
+        status = child.try_wait().unwrap();
+        status.is_some()
+    });
+    status.unwrap().code()
+}
+
+/// Nothing of the run is left on the "remote" side: no stage, no agent, and nothing in
+/// the agents' temporary directory.
+fn assert_nothing_left(sshd: &Sshd) {
+    for needle in [
+        "copipe agent",
+        "co-chaos",
+        "co-follow",
+        "co-lines",
+        "co-grep",
+    ] {
+        wait_for(&format!("no remote {needle} left"), || {
+            sshd.remote_processes(needle).is_empty()
+        });
+    }
+    let tmp = sshd.remote_tmp();
+    wait_for("an empty remote temporary directory", || {
+        std::fs::read_dir(&tmp).unwrap().next().is_none()
+    });
+}
+
+fn read(dir: &Path, name: &str) -> String {
+    std::fs::read_to_string(dir.join(name)).unwrap()
+}
+
+#[test]
+fn a_remote_stage_killed_is_reported_with_its_host_and_the_graph_stops() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "h@hostb = co-chaos --hang\nco-lines examples/data/access-log | h | co-printer";
+    let mut run = launch(&sshd, dir.path(), spec);
+    let pid = remote_pid(&sshd, "co-chaos");
+    // SAFETY: kill(2) on a process this test's sshd started.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    assert_eq!(
+        exit_code(&mut run.0[0]),
+        Some(137),
+        "{}",
+        read(dir.path(), "err")
+    );
+    let err = read(dir.path(), "err");
+    assert!(
+        err.contains("stage 2 \"co-chaos --hang\" on hostb died with signal 9 (SIGKILL)"),
+        "{err}"
+    );
+    assert_nothing_left(&sshd);
+}
+
+#[test]
+fn killing_the_launcher_leaves_no_remote_process() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    // A remote stage runs in the remote home directory: its paths are absolute.
+    let log = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/data/access-log");
+    let spec = format!(
+        "src@hostb = co-follow --from-start '{}'\nh@hostc = co-chaos --hang\nsrc | h | co-printer",
+        log.display()
+    );
+    let mut run = launch(&sshd, dir.path(), &spec);
+    remote_pid(&sshd, "co-follow");
+    remote_pid(&sshd, "co-chaos");
+    run.0[0].kill().unwrap();
+    run.0[0].wait().unwrap();
+    assert_nothing_left(&sshd);
+}
+
+#[test]
+fn killing_the_ssh_client_stops_the_graph_and_leaves_no_remote_process() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "h@hostb = co-chaos --hang\nco-lines examples/data/access-log | h | co-printer";
+    let mut run = launch(&sshd, dir.path(), spec);
+    remote_pid(&sshd, "co-chaos");
+    let launcher = run.0[0].id();
+    let ssh = ssh_child(launcher).expect("the launcher's ssh client");
+    // SAFETY: kill(2) on the launcher's ssh client, found just above.
+    unsafe { libc::kill(ssh, libc::SIGKILL) };
+    let code = exit_code(&mut run.0[0]);
+    let err = read(dir.path(), "err");
+    assert!(code.is_some_and(|c| c != 0), "{err}");
+    assert!(err.contains("the connection to hostb"), "{err}");
+    assert!(
+        err.contains("stage 2 \"co-chaos --hang\" on hostb"),
+        "{err}"
+    );
+    assert_nothing_left(&sshd);
+}
+
+/// The first Ctrl-C drains through the agent: the remote source stops and closes its
+/// stream, and every line it read reaches the local sink.
+#[test]
+fn the_drain_reaches_a_remote_source_and_every_event_read_arrives() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let lines = 5000;
+    let text: String = (0..lines).map(|i| format!("event {i}\n")).collect();
+    let input = dir.path().join("events");
+    std::fs::write(&input, &text).unwrap();
+    let spec = format!(
+        "src@hostb = co-follow --from-start '{}'\ng@hostc = co-grep event\nsrc | g | co-printer",
+        input.display()
+    );
+    let mut run = launch(&sshd, dir.path(), &spec);
+    wait_for("every event printed", || {
+        read(dir.path(), "out").lines().count() == lines
+    });
+    // SAFETY: kill(2) on our own child, not yet reaped.
+    unsafe { libc::kill(run.0[0].id() as libc::pid_t, libc::SIGINT) };
+    assert_eq!(
+        exit_code(&mut run.0[0]),
+        Some(130),
+        "{}",
+        read(dir.path(), "err")
+    );
+    assert_eq!(read(dir.path(), "out"), text);
+    assert_nothing_left(&sshd);
+}
+
+/// The launcher's child named `ssh`.
+fn ssh_child(parent: u32) -> Option<libc::pid_t> {
+    std::fs::read_dir("/proc")
+        .ok()?
+        .flatten()
+        .find_map(|entry| {
+            let pid: libc::pid_t = entry.file_name().to_str()?.parse().ok()?;
+            let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+            let (comm, rest) = stat.split_once(") ")?;
+            let ppid: u32 = rest.split_whitespace().nth(1)?.parse().ok()?;
+            (ppid == parent && comm.ends_with("(ssh")).then_some(pid)
+        })
+}
