@@ -350,3 +350,49 @@ fn arguments_with_every_shell_metacharacter_reach_the_remote_stage_exactly() {
         assert!(!dir.path().join(made).exists(), "{made} was created");
     }
 }
+
+/// `copipe graph --dot` groups the stages of each remote host in a cluster named after it;
+/// an inserted broadcast runs on the host of the stage it serves.
+#[test]
+fn graph_dot_groups_stages_by_host() {
+    let sshd = Sshd::start();
+    let spec = "b@hostb = co-buses\nf@hostb = co-filter route=22\ng@hostc = co-filter route=22\n\
+        co-xml examples/data/allroutes.xml | b | f | co-bus-locations\nb | g | co-printer";
+    let mut c = std::process::Command::new(bin("copipe"));
+    c.current_dir(root()).args([
+        "graph",
+        "--dot",
+        "--rsh",
+        &sshd.rsh(),
+        "--remote-dir",
+        &bin_dir(),
+        "-e",
+        spec,
+    ]);
+    let got = output(c);
+    assert!(
+        got.status.success(),
+        "{}",
+        String::from_utf8_lossy(&got.stderr)
+    );
+    let dot = String::from_utf8(got.stdout).unwrap();
+    let cluster = |host: &str| {
+        let start = dot
+            .find(&format!("label=\"{host}\""))
+            .unwrap_or_else(|| panic!("{dot}"));
+        let end = start + dot[start..].find("  }").unwrap();
+        dot[start..end].to_owned()
+    };
+    let b = cluster("hostb");
+    assert!(
+        b.contains("2: co-buses") && b.contains("3: co-broadcast") && b.contains("4: co-filter"),
+        "{dot}"
+    );
+    assert!(cluster("hostc").contains("6: co-filter"), "{dot}");
+    let local = &dot[..dot.find("subgraph").unwrap()];
+    assert!(
+        local.contains("1: co-xml") && local.contains("7: co-printer"),
+        "{dot}"
+    );
+    wait_none_left(&sshd, "copipe agent");
+}

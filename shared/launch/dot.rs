@@ -1,7 +1,8 @@
 //! `copipe graph SPEC --dot`: the wired graph, inserted stages included, as Graphviz DOT.
 //!
 //! Stages are boxes labelled with their position and command; inserted broadcasts and merges
-//! are dashed diamonds; each edge is labelled with what it carries.
+//! are dashed diamonds; each edge is labelled with what it carries. Stages placed on another
+//! host (`name@host = ...`) are grouped in a cluster named after the host.
 
 use std::fmt::Write as _;
 
@@ -19,7 +20,18 @@ fn escape(text: &str) -> String {
 pub fn to_dot(graph: &Graph) -> String {
     let mut out =
         String::from("digraph copipe {\n  rankdir=LR;\n  node [fontname=\"monospace\"];\n");
+    // Node lines, this host's first, then one group per remote host in order of appearance.
+    let mut groups: Vec<(Option<&str>, String)> = vec![(None, String::new())];
     for node in &graph.nodes {
+        let host = node.program.host();
+        let g = groups
+            .iter()
+            .position(|(h, _)| *h == host)
+            .unwrap_or_else(|| {
+                groups.push((host, String::new()));
+                groups.len() - 1
+            });
+        let out = &mut groups[g].1;
         let (label, style) = match node.role {
             Role::User(_) => {
                 let mut label = format!("{}: {}", node.position, command_text(&node.argv));
@@ -39,6 +51,20 @@ pub fn to_dot(graph: &Graph) -> String {
             node.position,
             escape(&label)
         );
+    }
+    for (i, (host, lines)) in groups.iter().enumerate() {
+        match host {
+            None => out.push_str(lines),
+            Some(host) => {
+                let _ = writeln!(
+                    out,
+                    "  subgraph cluster_{i} {{\n  label=\"{}\";\n  style=rounded;",
+                    escape(host)
+                );
+                out.push_str(lines);
+                out.push_str("  }\n");
+            }
+        }
     }
     for link in &graph.links {
         let _ = writeln!(
