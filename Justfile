@@ -63,3 +63,7 @@ bench-python:
 soak inputs="10000000" seed="1":
     cargo build --release --example soak
     nice target/release/examples/soak {{inputs}} {{seed}}
+
+# What watching costs: a chain by hand, under copipe run, with copipe top attached, with a tap.
+bench-observe:
+    bash benches/observe/run.sh

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::args::OutputArgs;
+use copipe::observe::progress::ProgressArgs;
 use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::lines::{run_lines, LineArgs};
@@ -26,10 +27,13 @@ struct Args {
     lines: LineArgs,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    progress: ProgressArgs,
 }
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
+        let _meter = args.progress.start(args.file.as_deref());
         run_lines(args.file.as_deref(), args.lines.options(), &args.output)
     })
 }

@@ -4,6 +4,7 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use copipe::args::OutputArgs;
+use copipe::observe::progress::ProgressArgs;
 use copipe::protocol::{Port, StageInfo};
 use copipe::run;
 use copipe::stages::xml::{run_xml, XmlLimits};
@@ -29,10 +30,13 @@ struct Args {
     limits: XmlLimits,
     #[command(flatten)]
     output: OutputArgs,
+    #[command(flatten)]
+    progress: ProgressArgs,
 }
 
 fn main() -> ExitCode {
     run::stage_main(&INFO, |args: Args| {
+        let _meter = args.progress.start(args.file.as_deref());
         run_xml(args.file.as_deref(), args.limits, &args.output)
     })
 }

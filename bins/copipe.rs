@@ -1,5 +1,5 @@
 //! copipe: run a graph of stage processes described in a spec.
-use std::io::Write;
+use std::io::{IsTerminal, Write};
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -38,6 +38,53 @@ enum Command {
     /// The remote agent: serves a launcher over ssh (stdin/stdout). Not for direct use.
     #[command(hide = true)]
     Agent,
+    /// List your running graphs.
+    Ps(PsArgs),
+    /// Watch a running graph live: each stage's state, CPU, memory and event rates, each
+    /// link's rates and back-pressure, the bottleneck marked.
+    Top(TopArgs),
+    /// Show the events flowing on one link of a running graph, as co-dump shows them.
+    Tap(TapArgs),
+}
+
+#[derive(ClapArgs)]
+struct PsArgs {
+    /// One JSON object per graph instead of a table.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(ClapArgs)]
+struct TopArgs {
+    /// The graph's id (or a unique prefix), as `copipe ps` shows it; the only running graph
+    /// if omitted.
+    #[arg(value_name = "GRAPH")]
+    graph: Option<String>,
+    /// One JSON object per interval on stdout instead of the live table.
+    #[arg(long)]
+    json: bool,
+    /// Seconds between samples.
+    #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
+    interval: f64,
+    /// Stop after N samples.
+    #[arg(long, value_name = "N")]
+    count: Option<u64>,
+}
+
+#[derive(ClapArgs)]
+struct TapArgs {
+    /// The graph's id (or a unique prefix), as `copipe ps` shows it.
+    #[arg(value_name = "GRAPH")]
+    graph: String,
+    /// The link, as `copipe graph` names it: `A->B` (or `A-B`) from stage A to stage B.
+    #[arg(value_name = "LINK")]
+    link: String,
+    /// Stop after N events.
+    #[arg(long, value_name = "N")]
+    limit: Option<u64>,
+    /// One JSON value per event (as `co-dump --json`).
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(ClapArgs)]
@@ -96,6 +143,10 @@ struct RunArgs {
     /// Seconds a stage may take to die after SIGTERM before it is killed.
     #[arg(long, value_name = "SECONDS", default_value_t = 1.0)]
     grace: f64,
+    /// Progress meters on stderr (each source's file read so far, each sink's events), even
+    /// when stderr is not a terminal (on a terminal they are shown anyway).
+    #[arg(long)]
+    progress: bool,
 }
 
 #[derive(ClapArgs)]
@@ -132,6 +183,9 @@ fn main() -> ExitCode {
         Command::Agent => return copipe::remote::agent::main(),
         Command::Run(args) => run(args),
         Command::Graph(args) => graph(args),
+        Command::Ps(args) => copipe::observe::ps::run(args.json).map(|()| 0),
+        Command::Top(args) => top(&args),
+        Command::Tap(args) => tap(&args),
     };
     copipe::error::exit_status("copipe", outcome)
 }
@@ -142,9 +196,18 @@ fn run(args: RunArgs) -> Result<u8, copipe::Error> {
         grace: seconds(args.grace, "--grace")?,
         on_branch_close: args.on_branch_close,
         stats: args.stats,
-        temp_parent: std::env::var_os("COPIPE_TMPDIR").map(PathBuf::from),
+        spec: String::new(),
+        progress: args.progress,
     };
     let (text, source) = read_spec(&args.source)?;
+    let options = supervise::RunOptions {
+        spec: if source == "-e" {
+            text.clone()
+        } else {
+            source.clone()
+        },
+        ..options
+    };
     let mut hosts = args.source.remote.hosts()?;
     let graph = launch::load(&text, &source, &Finder::from_env(), &mut hosts)?;
     supervise::run(&graph, &options, hosts)
@@ -165,5 +228,29 @@ fn graph(args: GraphArgs) -> Result<u8, copipe::Error> {
         .write_all(out.as_bytes())
         .and_then(|()| stdout.flush())
         .map_err(|e| copipe::Error::io("writing the graph", e))?;
+    Ok(0)
+}
+
+fn top(args: &TopArgs) -> Result<u8, copipe::Error> {
+    use copipe::observe::{rundir, top};
+    let interval = seconds(args.interval, "--interval")?.max(Duration::from_millis(50));
+    let graph = rundir::find(args.graph.as_deref())?;
+    let output = if args.json {
+        top::Output::Json
+    } else if std::io::stdout().is_terminal() {
+        top::Output::Screen
+    } else {
+        return Err(copipe::Error::Usage(
+            "the live table needs a terminal; use --json for a stream of samples".into(),
+        ));
+    };
+    top::run(&graph, interval, output, args.count).map(|()| 0)
+}
+
+fn tap(args: &TapArgs) -> Result<u8, copipe::Error> {
+    let missed = copipe::observe::tap::run(Some(&args.graph), &args.link, args.limit, args.json)?;
+    if missed > 0 {
+        eprintln!("copipe: tap: missed {missed} events (the tap was slower than the link)");
+    }
     Ok(0)
 }

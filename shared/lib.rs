@@ -49,6 +49,7 @@ pub mod error;
 pub mod event;
 pub mod launch;
 pub mod link;
+pub mod observe;
 pub mod protocol;
 pub mod remote;
 pub mod run;

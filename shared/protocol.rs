@@ -25,6 +25,10 @@ pub const DESCRIBE_ARG: &str = "--describe";
 /// The environment variable naming the file where a stage leaves its [`LinkStats`] at exit.
 pub const STATS_FILE_ENV: &str = "COPIPE_STATS_FILE";
 
+/// The environment variable that asks a stage to keep its stats file current while it runs,
+/// every so many milliseconds, and to accept taps on its outputs (`copipe top`, `copipe tap`).
+pub const LIVE_MS_ENV: &str = "COPIPE_LIVE_MS";
+
 /// The label of a link on a stage's standard input, in the stats file.
 pub const STDIN_LABEL: &str = "standard input";
 /// The label of a link on a stage's standard output, in the stats file.
@@ -301,15 +305,22 @@ pub struct LinkStats {
     pub label: String,
     pub events: u64,
     pub bytes: u64,
+    /// Nanoseconds this end spent waiting in the OS: writing into a full pipe, or waiting for
+    /// input to read (what `copipe top` turns into back-pressure and the bottleneck mark).
+    #[serde(default)]
+    pub blocked_ns: u64,
 }
 
 impl LinkStats {
-    /// Writes a stats file.
+    /// Writes a stats file, atomically: a reader (the launcher, while the stage runs) sees
+    /// the previous numbers or these, never a part.
     pub fn write_file(path: &Path, links: &[LinkStats]) -> std::io::Result<()> {
+        let tmp = path.with_extension("tmp");
         std::fs::write(
-            path,
+            &tmp,
             serde_json::to_vec(links).map_err(std::io::Error::other)?,
-        )
+        )?;
+        std::fs::rename(&tmp, path)
     }
 
     /// Reads a stats file; `None` if it is missing or not one.
@@ -410,12 +421,14 @@ mod tests {
                 label: STDIN_LABEL.into(),
                 events: 7,
                 bytes: 120,
+                blocked_ns: 5_000,
             },
             LinkStats {
                 direction: Direction::Output,
                 label: "/dev/fd/3".into(),
                 events: 3,
                 bytes: 61,
+                blocked_ns: 0,
             },
         ];
         LinkStats::write_file(&path, &links).unwrap();

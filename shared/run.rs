@@ -45,8 +45,10 @@ pub fn stage_main<A: Parser>(info: &StageInfo, body: impl FnOnce(A) -> Result<()
         Ok(args) => args,
         Err(e) => return usage_exit(name, &e),
     };
+    crate::observe::live::start();
     let outcome = body(args);
     crate::stats::write_stats();
+    crate::stats::finish_taps();
     finish(name, outcome)
 }
 

@@ -1,5 +1,7 @@
-//! A stage's side of `--stats`: the links it opened register their counters here, and at exit
-//! [`write_stats`] leaves them in the file named by [`STATS_FILE_ENV`] (the launcher reads it).
+//! A stage's side of `--stats`: the links it opened register their counters here, and
+//! [`write_stats`] leaves them in the file named by [`STATS_FILE_ENV`] (the launcher reads it):
+//! at exit, and every few hundred milliseconds while the stage runs when the launcher asks for
+//! live numbers ([`crate::observe::live`]).
 
 use std::sync::{Arc, Mutex};
 
@@ -25,7 +27,30 @@ pub fn register(direction: Direction, label: &str, counters: Arc<LinkCounters>) 
     }
 }
 
-/// Writes the registered links' counters to `$COPIPE_STATS_FILE`, if set.
+/// The registered outputs: label and counters.
+pub fn outputs() -> Vec<(String, Arc<LinkCounters>)> {
+    LINKS.lock().map_or_else(
+        |_| Vec::new(),
+        |links| {
+            links
+                .iter()
+                .filter(|l| l.direction == Direction::Output)
+                .map(|l| (l.label.clone(), Arc::clone(&l.counters)))
+                .collect()
+        },
+    )
+}
+
+/// At exit: hands every attached tap what is still queued for it (briefly: a stopped tap is
+/// never waited for).
+pub fn finish_taps() {
+    for (_, out) in outputs() {
+        out.tap.finish();
+    }
+}
+
+/// Writes the registered links' counters to `$COPIPE_STATS_FILE`, if set. Writers hold the
+/// registry's lock while they write, so the file never goes back to older numbers.
 pub fn write_stats() {
     let Some(path) = std::env::var_os(STATS_FILE_ENV) else {
         return;
@@ -40,6 +65,7 @@ pub fn write_stats() {
                 label: l.label.clone(),
                 events,
                 bytes,
+                blocked_ns: l.counters.blocked_ns(),
             }
         })
         .collect();

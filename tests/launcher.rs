@@ -1,7 +1,7 @@
 //! The launcher, with real processes: chains, fan-out, fan-in, type checks, parse errors,
 //! every co-chaos failure mode, the Ctrl-C ladder, SIGTERM, a missing stage. After each run,
 //! no stage process is left (found by a tag in their environment) and the launcher's private
-//! directory is gone (it is made under a directory the test owns, `COPIPE_TMPDIR`).
+//! directory is gone (it is made in a runtime directory the test owns, `XDG_RUNTIME_DIR`).
 
 use crate::common;
 use std::io::{BufRead, BufReader, Read};
@@ -48,7 +48,7 @@ impl World {
         let mut c = Command::new(env!("CARGO_BIN_EXE_copipe"));
         c.args(args)
             .current_dir(self.dir.path())
-            .env("COPIPE_TMPDIR", self.path("private"))
+            .env("XDG_RUNTIME_DIR", self.path("private"))
             .env("COPIPE_TEST_TAG", &self.tag);
         c
     }
@@ -91,11 +91,11 @@ impl World {
             "stage processes left behind: {:?}",
             self.tagged_processes()
         );
-        let left: Vec<_> = std::fs::read_dir(self.path("private"))
-            .expect("private parent")
-            .flatten()
-            .map(|e| e.path())
-            .collect();
+        // The user's directory of graphs stays; each graph's own directory must be gone.
+        // (A launcher that failed before starting anything made none.)
+        let left: Vec<_> = std::fs::read_dir(self.path("private").join("copipe"))
+            .map(|d| d.flatten().map(|e| e.path()).collect())
+            .unwrap_or_default();
         assert!(left.is_empty(), "private directory left behind: {left:?}");
     }
 }
@@ -848,15 +848,15 @@ fn the_second_interrupt_kills_a_stage_ignoring_sigterm_after_the_grace() {
     world.assert_clean();
 }
 
-// Issue 15, point 5: no private directory without --stats (so an unusable TMPDIR does not
-// matter), and the directory a launcher killed with -9 left is removed by the next launcher.
+// Issue 15, point 5: an unusable TMPDIR (and no XDG_RUNTIME_DIR) does not stop a graph, and
+// the directory of a launcher killed with -9 is removed by the next launcher.
 #[test]
-fn no_private_directory_without_stats_and_a_dead_launchers_is_removed() {
+fn an_unusable_tmpdir_does_not_matter_and_a_dead_launchers_directory_is_removed() {
     let world = World::new();
     world.write("log", "a\n");
     let mut plain = world.copipe(&["run", "-e", "co-lines log | co-printer"]);
     plain
-        .env("COPIPE_TMPDIR", "/nonexistent/copipe-test")
+        .env_remove("XDG_RUNTIME_DIR")
         .env("TMPDIR", "/nonexistent/copipe-test");
     let out = common::run_with_input(plain, b"");
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -870,8 +870,12 @@ fn no_private_directory_without_stats_and_a_dead_launchers_is_removed() {
         "co-lines log | co-chaos --hang --ignore-term | co-printer",
     ]));
     running.wait_stderr("hanging after 0 events");
-    let made = || std::fs::read_dir(world.path("private")).unwrap().count();
-    assert_eq!(made(), 1);
+    let graphs = || {
+        std::fs::read_dir(world.path("private").join("copipe"))
+            .map(Iterator::count)
+            .unwrap_or(0)
+    };
+    assert_eq!(graphs(), 1);
     running.signal(libc::SIGKILL);
     let _ = running.finish();
     assert!(
@@ -879,7 +883,7 @@ fn no_private_directory_without_stats_and_a_dead_launchers_is_removed() {
         "orphans: {:?}",
         world.tagged_processes()
     );
-    assert_eq!(made(), 1, "kill -9 leaves the directory");
+    assert_eq!(graphs(), 1, "kill -9 leaves the directory");
     let out = world.run("co-lines log | co-printer", &["--stats"], b"");
     assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
     world.assert_clean();

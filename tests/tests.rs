@@ -30,6 +30,7 @@ mod environments;
 mod examples_seed;
 mod launcher;
 mod link_errors;
+mod observe;
 mod python_stages;
 mod reliability;
 mod remote;

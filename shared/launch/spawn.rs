@@ -29,7 +29,7 @@ use std::time::Instant;
 use super::graph::{Graph, Link, Node, Role};
 use super::spec::Carrier;
 use crate::error::{Error, Result};
-use crate::protocol::{OnBranchClose, ON_BRANCH_CLOSE_ARG, STATS_FILE_ENV};
+use crate::protocol::{OnBranchClose, LIVE_MS_ENV, ON_BRANCH_CLOSE_ARG, STATS_FILE_ENV};
 use crate::remote::hosts::{
     launcher_stdio, link_channel, stderr_channel, Hosts, Plan, STDIN_CHANNEL, STDOUT_CHANNEL,
 };
@@ -57,6 +57,9 @@ pub struct SpawnOptions<'a> {
     pub on_branch_close: OnBranchClose,
     /// Where each stage leaves its link statistics ([`STATS_FILE_ENV`]), if wanted.
     pub stats_dir: Option<&'a Path>,
+    /// Asks the stages to keep those statistics current every so many milliseconds, and to
+    /// accept taps ([`LIVE_MS_ENV`]): for `copipe top` and `copipe tap`.
+    pub live_ms: Option<u64>,
 }
 
 /// The path a stage with several inputs or outputs opens for its `i`-th one.
@@ -64,9 +67,9 @@ pub fn extra_path(i: usize) -> String {
     format!("/dev/fd/{}", FIRST_EXTRA_FD as usize + i)
 }
 
-/// Where a stage leaves its link statistics.
+/// Where a stage leaves its link statistics: its own directory in the graph's directory.
 pub fn stats_file(dir: &Path, position: usize) -> std::path::PathBuf {
-    dir.join(format!("stage-{position}.json"))
+    crate::observe::rundir::stats_file(&crate::observe::rundir::stage_dir(dir, position))
 }
 
 /// One end of a link, as a stage is handed it.
@@ -259,6 +262,9 @@ fn command(node: &Node, options: &SpawnOptions) -> Result<Command> {
     }
     if let Some(dir) = options.stats_dir {
         cmd.env(STATS_FILE_ENV, stats_file(dir, node.position));
+        if let Some(ms) = options.live_ms {
+            cmd.env(LIVE_MS_ENV, ms.to_string());
+        }
     }
     cmd.stderr(Stdio::piped()).process_group(0);
     Ok(cmd)

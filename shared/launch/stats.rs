@@ -144,22 +144,30 @@ pub fn link_counts(graph: &Graph, dir: &Path) -> Vec<Option<(u64, u64)>> {
             if link.flow == Flow::Text {
                 return None;
             }
-            let writer = &graph.nodes[link.from];
-            let out_label = if writer.many_outputs() {
-                extra_path(writer.outputs.iter().position(|&o| o == l).unwrap_or(0))
-            } else {
-                STDOUT_LABEL.into()
-            };
-            let reader = &graph.nodes[link.to];
-            let in_label = if reader.many_inputs() {
-                extra_path(reader.inputs.iter().position(|&i| i == l).unwrap_or(0))
-            } else {
-                STDIN_LABEL.into()
-            };
+            let (out_label, in_label) = link_labels(graph, l);
             lookup(link.from, Direction::Output, &out_label)
                 .or_else(|| lookup(link.to, Direction::Input, &in_label))
         })
         .collect()
+}
+
+/// How link `l`'s writer and reader label it in their stats files: standard output and
+/// input, or the `/dev/fd/N` path of a stage that takes several.
+pub fn link_labels(graph: &Graph, l: usize) -> (String, String) {
+    let link = &graph.links[l];
+    let writer = &graph.nodes[link.from];
+    let out_label = if writer.many_outputs() {
+        extra_path(writer.outputs.iter().position(|&o| o == l).unwrap_or(0))
+    } else {
+        STDOUT_LABEL.into()
+    };
+    let reader = &graph.nodes[link.to];
+    let in_label = if reader.many_inputs() {
+        extra_path(reader.inputs.iter().position(|&i| i == l).unwrap_or(0))
+    } else {
+        STDIN_LABEL.into()
+    };
+    (out_label, in_label)
 }
 
 /// Link indices in graph order: by writer, then by reader.

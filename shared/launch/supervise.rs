@@ -20,7 +20,6 @@
 
 use std::collections::HashMap;
 use std::io::Write;
-use std::path::PathBuf;
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
 use std::time::{Duration, Instant};
 
@@ -29,7 +28,8 @@ use std::path::Path;
 use super::graph::Graph;
 use super::spawn::{self, SpawnOptions, Started};
 use super::stats::{self, Ended, StageFigures};
-use crate::error::{Error, IoContext, Result};
+use crate::error::{Error, Result};
+use crate::observe::session::{self, Session};
 use crate::protocol::OnBranchClose;
 use crate::remote::client::HostEvent;
 use crate::remote::hosts::Hosts;
@@ -52,9 +52,11 @@ pub struct RunOptions {
     /// Passed to every inserted `co-broadcast`.
     pub on_branch_close: OnBranchClose,
     pub stats: Option<StatsFormat>,
-    /// Where the private directory (for statistics files) is made; the system's temporary
-    /// directory if `None`.
-    pub temp_parent: Option<PathBuf>,
+    /// The spec (its file name, or its text), for `copipe ps`.
+    pub spec: String,
+    /// Progress meters on stderr even when it is not a terminal (on a terminal they are
+    /// always shown).
+    pub progress: bool,
 }
 
 /// How long the launcher waits, after a failure, for the failures it brings with it.
@@ -112,10 +114,14 @@ fn say(message: std::fmt::Arguments) {
 
 /// Runs `graph` to its end and returns the launcher's exit status.
 pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> {
-    // Only statistics need a directory: without --stats nothing is made on disk at all.
-    let private = match options.stats {
-        Some(_) => Some(private_dir(options.temp_parent.as_deref())?),
-        None => None,
+    // The graph's private directory: the stages' statistics, and the control channel of
+    // `copipe top` and `tap` (see `crate::observe`); removed on every way out of this
+    // function, and the next launcher removes those that launchers killed with -9 left.
+    // Without --stats it is a courtesy: if it cannot be made, the graph runs unobserved.
+    let mut session = match Session::create(graph, &options.spec) {
+        Ok(session) => Some(session),
+        Err(_) if options.stats.is_none() => None,
+        Err(e) => return Err(e),
     };
 
     let (tx, rx) = mpsc::channel();
@@ -125,11 +131,22 @@ pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> 
     })
     .map_err(|e| Error::Other(format!("installing the Ctrl-C handler: {e}")))?;
 
+    let stats_dir = session.as_ref().map(|s| s.dir().to_path_buf());
     let spawn_options = SpawnOptions {
         on_branch_close: options.on_branch_close,
-        stats_dir: private.as_ref().map(tempfile::TempDir::path),
+        stats_dir: stats_dir.as_deref(),
+        live_ms: session.as_ref().map(|_| session::LIVE_MS),
     };
     let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options, &mut hosts);
+    if let Some(session) = &mut session {
+        // Remote stages have no local process to look at (pid 0).
+        let pids: Vec<(usize, u32)> = started
+            .iter()
+            .filter(|s| s.host.is_none() && s.pid > 0)
+            .map(|s| (s.node, s.pid.unsigned_abs()))
+            .collect();
+        session.running(&pids, options.progress);
+    }
     let any_started = !started.is_empty();
     forward_host_events(&mut hosts, &tx, spawn_options.stats_dir);
     let mut supervisor = Supervisor::new(graph, options, started, &hosts);
@@ -156,20 +173,19 @@ pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> 
     let (figures, code) = supervisor.finish();
     // What the remote sinks wrote lands before the launcher exits.
     hosts.close(Duration::from_secs(10));
+    if let Some(session) = &mut session {
+        session.finish();
+    }
 
-    if let (Some(format), Some(private)) = (options.stats, &private) {
-        let links = stats::link_counts(graph, private.path());
+    if let (Some(format), Some(session)) = (options.stats, &session) {
+        let links = stats::link_counts(graph, session.dir());
         let text = match format {
             StatsFormat::Table => stats::table(graph, &figures, &links),
             StatsFormat::Json => stats::json(graph, &figures, &links) + "\n",
         };
         let _ = std::io::stderr().lock().write_all(text.as_bytes());
     }
-    if let Some(private) = private {
-        private
-            .close()
-            .context_io(|| "removing the launcher's private directory".into())?;
-    }
+    drop(session);
     if let Some(e) = spawn_error {
         return Err(e);
     }
@@ -195,47 +211,6 @@ fn forward_host_events(hosts: &mut Hosts, tx: &Sender<Event>, stats_dir: Option<
                 }
             }
         });
-    }
-}
-
-/// Makes the launcher's private directory (0700) for the stages' statistics, named
-/// `copipe-PID-XXXXXX`, after removing those that launchers no longer alive left behind (a
-/// launcher killed with -9 cannot clean up after itself).
-fn private_dir(parent: Option<&std::path::Path>) -> Result<tempfile::TempDir> {
-    let parent = parent.map_or_else(std::env::temp_dir, std::path::Path::to_path_buf);
-    remove_stale(&parent);
-    tempfile::Builder::new()
-        .prefix(&format!("copipe-{}-", std::process::id()))
-        .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
-        .tempdir_in(&parent)
-        .context_io(|| "making the launcher's private directory".into())
-}
-
-/// Removes `copipe-PID-*` directories of `parent` that are ours and whose launcher is gone.
-fn remove_stale(parent: &std::path::Path) {
-    use std::os::unix::fs::MetadataExt;
-    // SAFETY: getuid has no preconditions.
-    let me = unsafe { libc::getuid() };
-    let Ok(entries) = std::fs::read_dir(parent) else {
-        return;
-    };
-    for entry in entries.flatten() {
-        let name = entry.file_name();
-        let Some(pid) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix("copipe-"))
-            .and_then(|rest| rest.split_once('-'))
-            .and_then(|(pid, _)| pid.parse::<libc::pid_t>().ok())
-        else {
-            continue;
-        };
-        let ours = entry.metadata().is_ok_and(|m| m.is_dir() && m.uid() == me);
-        // SAFETY: kill with signal 0 only checks whether the process exists.
-        let gone = unsafe { libc::kill(pid, 0) } != 0
-            && std::io::Error::last_os_error().raw_os_error() == Some(libc::ESRCH);
-        if ours && gone {
-            let _ = std::fs::remove_dir_all(entry.path());
-        }
     }
 }
 

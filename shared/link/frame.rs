@@ -22,11 +22,13 @@
 
 use std::io::{self, Read, Write};
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
+use std::time::Instant;
 
 use serde::Serialize;
 
 use super::codec;
+use super::tap::TapSlot;
 use crate::error::{Error, IoContext, Result};
 use crate::event::EventKind;
 
@@ -55,17 +57,53 @@ const READ_CHUNK: usize = 128 << 10;
 /// A reader moves leftover bytes to the front rather than read into less space than this.
 const MIN_READ: usize = 16 << 10;
 
-/// Events and bytes that crossed one link, shared with whoever reports statistics.
+/// Events and bytes that crossed one link, and the time its end spent in the OS waiting
+/// (a writer blocked by a full pipe, a reader waiting for input), shared with whoever reports
+/// statistics: `--stats` at exit, `copipe top` while the graph runs.
+///
+/// Counted per frame and per system call, never per event.
 #[derive(Debug, Default)]
 pub struct LinkCounters {
     pub events: AtomicU64,
     pub bytes: AtomicU64,
+    pub blocked_ns: AtomicU64,
+    /// When the wait under way began (nanoseconds since [`epoch`], plus one), 0 when none
+    /// is: so a reader stuck for minutes in one `read` shows as waiting, live.
+    blocked_since: AtomicU64,
+    /// The stream header, on a writer's counters: what a tap attached mid-stream starts with.
+    pub header: OnceLock<[u8; HEADER_LEN]>,
+    /// A live copy of a writer's frames for `copipe tap`, when one is attached.
+    pub tap: TapSlot,
 }
 
 impl LinkCounters {
     fn add(&self, events: u64, bytes: u64) {
         self.events.fetch_add(events, Ordering::Relaxed);
         self.bytes.fetch_add(bytes, Ordering::Relaxed);
+    }
+
+    /// A system call that may wait begins.
+    fn wait_begins(&self) -> Instant {
+        let now = Instant::now();
+        self.blocked_since
+            .store(nanos_since_epoch(now) + 1, Ordering::Relaxed);
+        now
+    }
+
+    /// The system call begun at `since` has returned.
+    fn wait_ends(&self, since: Instant) {
+        let ns = u64::try_from(since.elapsed().as_nanos()).unwrap_or(u64::MAX);
+        self.blocked_ns.fetch_add(ns, Ordering::Relaxed);
+        self.blocked_since.store(0, Ordering::Relaxed);
+    }
+
+    /// Nanoseconds spent waiting in the OS so far, the wait under way included.
+    pub fn blocked_ns(&self) -> u64 {
+        let done = self.blocked_ns.load(Ordering::Relaxed);
+        match self.blocked_since.load(Ordering::Relaxed) {
+            0 => done,
+            since => done + nanos_since_epoch(Instant::now()).saturating_sub(since - 1),
+        }
     }
 
     /// (events, bytes) so far.
@@ -111,6 +149,16 @@ fn coarse_ms() -> u64 {
     (ts.tv_sec as u64) * 1000 + (ts.tv_nsec as u64) / 1_000_000
 }
 
+/// A fixed instant of this process, so that a time can live in an atomic as a number.
+fn epoch() -> Instant {
+    static EPOCH: OnceLock<Instant> = OnceLock::new();
+    *EPOCH.get_or_init(Instant::now)
+}
+
+fn nanos_since_epoch(t: Instant) -> u64 {
+    u64::try_from(t.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX)
+}
+
 fn header(kind: EventKind) -> [u8; HEADER_LEN] {
     let m = MAGIC;
     [m[0], m[1], m[2], m[3], m[4], VERSION, kind.tag(), 0]
@@ -130,6 +178,8 @@ pub struct FrameWriter<W: Write> {
     frame_events: u32,
     max_frame: usize,
     counters: Arc<LinkCounters>,
+    /// False until the stream header (the start of `pending`) has been written.
+    header_written: bool,
     closed: bool,
     /// When (coarse ms) the oldest event not yet handed to the OS was written.
     oldest: Option<u64>,
@@ -140,6 +190,8 @@ impl<W: Write> FrameWriter<W> {
     pub fn new(out: W, kind: EventKind, label: impl Into<String>) -> Self {
         let mut pending = Vec::with_capacity(WRITE_CHUNK + BATCH_BYTES);
         pending.extend_from_slice(&header(kind));
+        let counters = LinkCounters::default();
+        let _ = counters.header.set(header(kind));
         FrameWriter {
             out,
             label: label.into(),
@@ -147,7 +199,8 @@ impl<W: Write> FrameWriter<W> {
             frame_start: 0,
             frame_events: 0,
             max_frame: DEFAULT_MAX_FRAME,
-            counters: Arc::default(),
+            counters: Arc::new(counters),
+            header_written: false,
             closed: false,
             oldest: None,
         }
@@ -257,9 +310,15 @@ impl<W: Write> FrameWriter<W> {
     fn write_pending(&mut self) -> Result<()> {
         if !self.pending.is_empty() {
             let label = &self.label;
-            self.out
-                .write_all(&self.pending)
-                .context_io(|| format!("writing to {label}"))?;
+            let started = self.counters.wait_begins();
+            let written = self.out.write_all(&self.pending);
+            self.counters.wait_ends(started);
+            written.context_io(|| format!("writing to {label}"))?;
+            if self.counters.tap.is_active() {
+                let skip = if self.header_written { 0 } else { HEADER_LEN };
+                self.counters.tap.offer(&self.pending[skip..]);
+            }
+            self.header_written = true;
             self.pending.clear();
         }
         self.oldest = None;
@@ -433,7 +492,10 @@ impl<R: Read> FrameReader<R> {
                 let grown = (self.buf.len() * 2).min(self.start + want);
                 self.buf.resize(grown, 0);
             }
-            match self.input.read(&mut self.buf[self.end..]) {
+            let started = self.counters.wait_begins();
+            let read = self.input.read(&mut self.buf[self.end..]);
+            self.counters.wait_ends(started);
+            match read {
                 Ok(0) => self.eof = true,
                 Ok(n) => self.end += n,
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}

@@ -8,6 +8,7 @@
 pub mod codec;
 pub mod endpoint;
 pub mod frame;
+pub mod tap;
 
 use std::io::{Read, Write};
 
