@@ -870,11 +870,8 @@ fn an_unusable_tmpdir_does_not_matter_and_a_dead_launchers_directory_is_removed(
         "co-lines log | co-chaos --hang --ignore-term | co-printer",
     ]));
     running.wait_stderr("hanging after 0 events");
-    let graphs = || {
-        std::fs::read_dir(world.path("private").join("copipe"))
-            .map(Iterator::count)
-            .unwrap_or(0)
-    };
+    let graphs =
+        || std::fs::read_dir(world.path("private").join("copipe")).map_or(0, Iterator::count);
     assert_eq!(graphs(), 1);
     running.signal(libc::SIGKILL);
     let _ = running.finish();
