@@ -1,5 +1,5 @@
 //! Many byte streams and a control channel over one connection (the ssh session's stdin and
-//! stdout), with a window of credit per stream: the [`wire`](super::wire) protocol's engine,
+//! stdout), with a window of credit per stream: the [`super::wire`] protocol's engine,
 //! the same on both sides.
 //!
 //! Sending: [`pump_out`] copies a pipe into a channel, never more than the receiver has
