@@ -3,7 +3,10 @@
 #   by hand     co-lines F | co-grep "" | co-printer > /dev/null          (no launcher)
 #   launcher    copipe run -e '...'                  (live counters on, nobody watching)
 #   watched     the same, with `copipe top --json --interval 0.2` attached for the whole run
-#   tapped      the same, with `copipe tap` on the middle link, its output to /dev/null
+#   tapped      the same, with `copipe tap` on the middle link, its output to /dev/null (on
+#               2 cores the tap's own decoding and printing compete with the stages for CPU)
+#   stopped     the same, with a tap attached and then stopped (SIGSTOP, as Ctrl-Z does): the
+#               stage's copies fill a bounded queue, then whole batches are dropped
 # Best of 3 each, on the same 40-byte-line file. A benchmark: numbers and ratios, never fails.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -49,6 +52,20 @@ for l in sys.stdin:
   "$bin/copipe" tap "$id" "2->3" > /dev/null 2>&1 &
   wait "$pid"; wait
 }
+stopped_tap() {
+  "$bin/copipe" run -e "$spec" > /dev/null &
+  local pid=$!
+  local id=
+  until id=$("$bin/copipe" ps --json | python3 -c 'import json,sys
+for l in sys.stdin:
+    g = json.loads(l)
+    if g["pid"] == '"$pid"' and g["stages"][0]["pid"]: print(g["id"])') && [ -n "$id" ]; do sleep 0.01; done
+  "$bin/copipe" tap "$id" "2->3" > /dev/null 2>&1 &
+  local tap=$!
+  kill -STOP "$tap"
+  wait "$pid"
+  kill -CONT "$tap"; wait "$tap" || true
+}
 best() { # command: best wall time of 3
   local best=
   for _ in 1 2 3; do
@@ -59,10 +76,10 @@ best() { # command: best wall time of 3
   done
   echo "$best"
 }
-h=$(best by_hand); l=$(best launched); w=$(best watched); t=$(best tapped)
+h=$(best by_hand); l=$(best launched); w=$(best watched); t=$(best tapped); s=$(best stopped_tap)
 size=$(stat -c %s "$file")
 printf '%-10s %8s %10s %8s\n' run seconds "MB/s" ratio
-for row in "by-hand $h" "launcher $l" "watched $w" "tapped $t"; do
+for row in "by-hand $h" "launcher $l" "watched $w" "tapped $t" "stopped $s"; do
   set -- $row
   awk -v n="$1" -v s="$2" -v b="$size" -v base="$l" 'BEGIN{printf "%-10s %8.3f %10.1f %8.3f\n", n, s, b/s/1e6, s/base}'
 done

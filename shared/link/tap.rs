@@ -80,14 +80,16 @@ impl TapSlot {
         };
         let Some(tap) = slot.as_mut() else { return };
         if tap.queued.len() + frames.len() + 2 * MESSAGE_HEADER > TAP_BUFFER {
+            // The tap is not keeping up: drop the batch, and leave retrying the socket to
+            // the live thread's pump, so a stalled tap costs no system call per batch.
             tap.missed += count_events(frames);
-        } else {
-            if tap.missed > 0 {
-                let missed = std::mem::take(&mut tap.missed);
-                push_message(&mut tap.queued, TAG_MISSED, &missed.to_le_bytes());
-            }
-            push_message(&mut tap.queued, TAG_STREAM, frames);
+            return;
         }
+        if tap.missed > 0 {
+            let missed = std::mem::take(&mut tap.missed);
+            push_message(&mut tap.queued, TAG_MISSED, &missed.to_le_bytes());
+        }
+        push_message(&mut tap.queued, TAG_STREAM, frames);
         if !tap.send_queued() {
             *slot = None;
             self.active.store(false, Ordering::Relaxed);
