@@ -41,25 +41,27 @@ watched() {
   "$bin/copipe" top --json --interval 0.2 > /dev/null &
   wait "$pid"; wait
 }
-tapped() {
-  "$bin/copipe" run -e "$spec" > /dev/null &
-  local pid=$!
+graph_id() { # launcher pid: waits until its graph is listed with its stages started
   local id=
   until id=$("$bin/copipe" ps --json | python3 -c 'import json,sys
 for l in sys.stdin:
     g = json.loads(l)
-    if g["pid"] == '"$pid"' and g["stages"][0]["pid"]: print(g["id"])') && [ -n "$id" ]; do sleep 0.01; done
+    if g["pid"] == '"$1"' and g["stages"][0]["pid"]: print(g["id"])') && [ -n "$id" ]; do sleep 0.01; done
+  echo "$id"
+}
+tapped() {
+  "$bin/copipe" run -e "$spec" > /dev/null &
+  local pid=$!
+  local id
+  id=$(graph_id "$pid")
   "$bin/copipe" tap "$id" "2->3" > /dev/null 2>&1 &
   wait "$pid"; wait
 }
 stopped_tap() {
   "$bin/copipe" run -e "$spec" > /dev/null &
   local pid=$!
-  local id=
-  until id=$("$bin/copipe" ps --json | python3 -c 'import json,sys
-for l in sys.stdin:
-    g = json.loads(l)
-    if g["pid"] == '"$pid"' and g["stages"][0]["pid"]: print(g["id"])') && [ -n "$id" ]; do sleep 0.01; done
+  local id
+  id=$(graph_id "$pid")
   "$bin/copipe" tap "$id" "2->3" > /dev/null 2>&1 &
   local tap=$!
   kill -STOP "$tap"
