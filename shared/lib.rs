@@ -43,6 +43,25 @@
 //! }
 //! assert_eq!(found, ["python generators rock!"]);
 //! ```
+//!
+//! ## Layout
+//!
+//! | module | the one idea it holds |
+//! |---|---|
+//! | [`sink`] | the coroutine: [`Sink`] (`send`, `close`, `throw`) and its adapters (`Broadcast`, `Threaded`, `Shared`) |
+//! | [`event`] | what flows: lines, [`XmlEvent`], [`Record`] |
+//! | [`protocol`] | every contract between processes, defined once: event kinds, `--describe`, the stats file |
+//! | [`link`] | the framed wire format: header, frames with checksums, end marker; `SendTo`/`recv_from`; taps |
+//! | [`run`] | the driver every stage binary calls: arguments, signals, one-line errors, exit status |
+//! | [`args`] | the clap argument groups the binaries share |
+//! | [`stats`] | a stage's side of `--stats` and of the live counters |
+//! | [`signals`] | SIGINT/SIGTERM manners and the `Shutdown` value |
+//! | [`error`] | one error type, one mapping to exit statuses |
+//! | [`stages`] | each stage's logic, one module per binary |
+//! | [`launch`] | `copipe run`/`graph`: parse, find, describe, plan (pure), spawn, supervise |
+//! | [`remote`] | stages on other hosts: the ssh agent, its multiplexed wire, quoting |
+//! | [`observe`] | a running graph seen from outside: `ps`, `top`, `tap`, `--progress` |
+//! | [`sched`] | the seed's coroutine operating system (Part 7) |
 
 pub mod args;
 pub mod error;
