@@ -10,9 +10,9 @@ use std::collections::HashMap;
 use std::io::{BufRead, BufReader};
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
-use crate::common::{wait_until, DEADLINE};
+use crate::common::{wait_until, Bounded, DEADLINE};
 
 /// A test's own runtime directory, and the processes it started (killed when dropped).
 struct World {
@@ -82,7 +82,7 @@ impl World {
 
     /// The running graphs, as `copipe ps --json` lists them.
     fn ps(&self) -> Vec<serde_json::Value> {
-        let out = self.copipe(&["ps", "--json"]).output().unwrap();
+        let out = self.copipe(&["ps", "--json"]).bounded();
         assert!(
             out.status.success(),
             "{}",
@@ -201,17 +201,47 @@ fn ps_lists_a_graph_while_it_runs_and_forgets_it_however_it_ends() {
 
 /// Reads `copipe top --json` samples until the graph ends.
 fn watch(w: &World, id: &str) -> Vec<serde_json::Value> {
-    let mut top = w
+    let out = w
         .copipe(&["top", "--json", "--interval", "0.2", id])
+        .bounded();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// Starts `copipe tap GRAPH LINK` and waits (bounded) for its first printed event; returns
+/// the tap and its stdout, still open.
+fn start_tap(w: &World, id: &str, link: &str) -> (Child, BufReader<ChildStdout>) {
+    let mut child = w
+        .copipe(&["tap", id, link])
         .stdout(Stdio::piped())
         .spawn()
         .unwrap();
-    let views: Vec<serde_json::Value> = BufReader::new(top.stdout.take().unwrap())
-        .lines()
-        .map(|l| serde_json::from_str(&l.unwrap()).unwrap())
-        .collect();
-    assert!(top.wait().unwrap().success());
-    views
+    let mut out = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let mut first = String::new();
+        let read = out.read_line(&mut first);
+        let _ = tx.send((read.is_ok(), first, out));
+    });
+    match rx.recv_timeout(DEADLINE) {
+        Ok((true, first, out)) if first.starts_with("line '") => (child, out),
+        Ok((_, first, _)) => {
+            let _ = child.kill();
+            panic!("the tap printed {first:?}");
+        }
+        Err(_) => {
+            let _ = child.kill();
+            panic!("the tap printed nothing");
+        }
+    }
 }
 
 #[test]
@@ -297,10 +327,7 @@ fn a_tap_shows_exactly_the_events_of_its_window_in_order() {
         "out",
     );
     let id = w.listed(pid);
-    let out = w
-        .copipe(&["tap", &id, "1->2", "--limit", "100"])
-        .output()
-        .unwrap();
+    let out = w.copipe(&["tap", &id, "1->2", "--limit", "100"]).bounded();
     assert!(
         out.status.success(),
         "{}",
@@ -316,8 +343,7 @@ fn a_tap_shows_exactly_the_events_of_its_window_in_order() {
     // Another tap on the same link, --json, named the other way.
     let out = w
         .copipe(&["tap", &id, "1-2", "--limit", "5", "--json"])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(
         out.status.success(),
         "{}",
@@ -331,7 +357,7 @@ fn a_tap_shows_exactly_the_events_of_its_window_in_order() {
     );
 
     // A link that does not exist.
-    let out = w.copipe(&["tap", &id, "3->1"]).output().unwrap();
+    let out = w.copipe(&["tap", &id, "3->1"]).bounded();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8(out.stderr).unwrap();
     assert!(
@@ -355,28 +381,12 @@ fn a_killed_or_stopped_tap_leaves_the_graph_and_its_output_unchanged() {
     );
     let id = w.listed(pid);
     // A tap stopped with SIGSTOP (as Ctrl-Z does) and never resumed until the end.
-    let mut stopped = w
-        .copipe(&["tap", &id, "1->2"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut first = String::new();
-    let mut lines = BufReader::new(stopped.stdout.take().unwrap());
-    lines.read_line(&mut first).unwrap();
-    assert!(first.starts_with("line '"), "{first}");
+    let (mut stopped, stopped_out) = start_tap(&w, &id, "1->2");
     signal(stopped.id(), libc::SIGSTOP);
-    // A tap killed while it reads.
-    let mut killed = w
-        .copipe(&["tap", &id, "1->2"])
-        .stdout(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut line = String::new();
-    BufReader::new(killed.stdout.take().unwrap())
-        .read_line(&mut line)
-        .unwrap();
+    // A tap killed while it reads (on the other link: one tap per link at a time).
+    let (mut killed, _) = start_tap(&w, &id, "2->3");
     killed.kill().unwrap();
-    killed.wait().unwrap();
+    killed.bounded();
 
     assert_eq!(w.wait(pid), Some(0), "{}", read(&w.path("out.err")));
     assert_eq!(read(&w.path("out")), read(&w.path("numbers")));
@@ -386,14 +396,10 @@ fn a_killed_or_stopped_tap_leaves_the_graph_and_its_output_unchanged() {
         read(&w.path("out.err"))
     );
     signal(stopped.id(), libc::SIGCONT);
-    // Resumed after the graph ended, the stopped tap finds its stream cut short and ends.
-    drop(lines);
-    let ended = wait_until(DEADLINE, || stopped.try_wait().unwrap().is_some());
-    if !ended {
-        let _ = stopped.kill();
-    }
-    let _ = stopped.wait();
-    assert!(ended, "the stopped tap did not end once resumed");
+    // Resumed after the graph ended, the stopped tap finds its stream cut short and ends
+    // (bounded: a tap that never ends fails the test).
+    drop(stopped_out);
+    stopped.bounded();
     w.assert_clean();
 }
 
@@ -478,14 +484,13 @@ fn the_live_table_draws_in_a_real_terminal_and_quits_on_q() {
             "30",
             &command,
         ])
-        .status()
-        .unwrap();
+        .bounded()
+        .status;
     assert!(ok.success());
     let capture = || {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &session.0])
-            .output()
-            .unwrap();
+            .bounded();
         String::from_utf8_lossy(&out.stdout).into_owned()
     };
     let mut screen = String::new();
@@ -501,13 +506,11 @@ fn the_live_table_draws_in_a_real_terminal_and_quits_on_q() {
     assert!(drawn, "the table never showed co-chaos marked:\n{screen}");
     Command::new("tmux")
         .args(["send-keys", "-t", &session.0, "q"])
-        .status()
-        .unwrap();
+        .bounded();
     let gone = wait_until(DEADLINE, || {
         !Command::new("tmux")
             .args(["has-session", "-t", &session.0])
-            .output()
-            .unwrap()
+            .bounded()
             .status
             .success()
     });
@@ -528,8 +531,7 @@ fn another_user_cannot_connect_to_a_graph() {
     }
     let exists = Command::new("id")
         .arg(OTHER_USER)
-        .output()
-        .unwrap()
+        .bounded()
         .status
         .success();
     if !exists {
@@ -541,8 +543,8 @@ fn another_user_cannot_connect_to_a_graph() {
                 "/usr/sbin/nologin",
                 OTHER_USER,
             ])
-            .status()
-            .unwrap();
+            .bounded()
+            .status;
         assert!(made.success(), "useradd failed");
     }
     let mut w = World::new();
@@ -558,8 +560,7 @@ fn another_user_cannot_connect_to_a_graph() {
             "import socket; s = socket.socket(socket.AF_UNIX); s.connect({:?})",
             socket.display().to_string()
         ))
-        .output()
-        .unwrap();
+        .bounded();
     assert!(!direct.status.success());
     assert!(
         String::from_utf8_lossy(&direct.stderr).contains("PermissionError"),
@@ -577,8 +578,7 @@ fn another_user_cannot_connect_to_a_graph() {
             "1",
             &id,
         ])
-        .output()
-        .unwrap();
+        .bounded();
     assert!(!top.status.success());
     let err = String::from_utf8_lossy(&top.stderr);
     assert!(
@@ -593,7 +593,7 @@ fn another_user_cannot_connect_to_a_graph() {
 #[test]
 fn top_without_a_graph_says_so() {
     let w = World::new();
-    let out = w.copipe(&["top", "--json"]).output().unwrap();
+    let out = w.copipe(&["top", "--json"]).bounded();
     assert_eq!(out.status.code(), Some(2));
     assert_eq!(
         String::from_utf8(out.stderr).unwrap(),
@@ -635,15 +635,14 @@ fn a_stage_reading_a_file_by_hand_shows_a_meter_on_a_terminal() {
         ])
         .arg(w.dir.path())
         .arg(&command)
-        .status()
-        .unwrap();
+        .bounded()
+        .status;
     assert!(ok.success());
     let mut screen = String::new();
     let shown = wait_until(DEADLINE, || {
         let out = Command::new("tmux")
             .args(["capture-pane", "-p", "-t", &session.0])
-            .output()
-            .unwrap();
+            .bounded();
         screen = String::from_utf8_lossy(&out.stdout).into_owned();
         screen.contains("feed.txt") && screen.contains("ETA") && screen.contains("MiB")
     });
