@@ -82,17 +82,7 @@ impl World {
 
     /// The running graphs, as `copipe ps --json` lists them.
     fn ps(&self) -> Vec<serde_json::Value> {
-        let out = self.copipe(&["ps", "--json"]).bounded();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout)
-            .unwrap()
-            .lines()
-            .map(|l| serde_json::from_str(l).unwrap())
-            .collect()
+        json_lines(&mut self.copipe(&["ps", "--json"]))
     }
 
     /// Waits until a graph of launcher `pid` is listed; its id.
@@ -201,9 +191,12 @@ fn ps_lists_a_graph_while_it_runs_and_forgets_it_however_it_ends() {
 
 /// Reads `copipe top --json` samples until the graph ends.
 fn watch(w: &World, id: &str) -> Vec<serde_json::Value> {
-    let out = w
-        .copipe(&["top", "--json", "--interval", "0.2", id])
-        .bounded();
+    json_lines(&mut w.copipe(&["top", "--json", "--interval", "0.2", id]))
+}
+
+/// Runs `command` to its end (bounded), requires success, and parses its JSON lines.
+fn json_lines(command: &mut Command) -> Vec<serde_json::Value> {
+    let out = command.bounded();
     assert!(
         out.status.success(),
         "{}",
