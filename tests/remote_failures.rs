@@ -35,11 +35,19 @@ fn launch(sshd: &Sshd, dir: &Path, spec: &str) -> Reaper {
     Reaper(vec![child])
 }
 
-/// The process id of the first remote process whose command line holds `needle`.
-fn remote_pid(sshd: &Sshd, needle: &str) -> libc::pid_t {
+/// The process id of the first remote process whose command line holds `stage`: a
+/// stage's program *and an argument of it*. The program's name alone is not enough: before
+/// anything starts, the agent runs `/path/to/co-chaos --describe`, and a test that killed
+/// that one (it happened under load) waited in vain for the stage's death while the real
+/// stage hung on, unchecked.
+fn remote_pid(sshd: &Sshd, stage: &str) -> libc::pid_t {
+    assert!(
+        stage.contains(' '),
+        "{stage:?}: name the stage with an argument"
+    );
     let mut found = None;
-    wait_for(needle, || {
-        found = sshd.remote_processes(needle).first().cloned();
+    wait_for(stage, || {
+        found = sshd.remote_processes(stage).first().cloned();
         found.is_some()
     });
     found.unwrap().split(':').next().unwrap().parse().unwrap()
@@ -80,13 +88,12 @@ fn read(dir: &Path, name: &str) -> String {
 }
 
 #[test]
-#[ignore = "known race, open in issue 13: under heavy load the launcher once did not see a remote stage killed right after it started (1 of 3 full runs); passes alone"]
 fn a_remote_stage_killed_is_reported_with_its_host_and_the_graph_stops() {
     let sshd = Sshd::start();
     let dir = tempfile::tempdir().unwrap();
     let spec = "h@hostb = co-chaos --hang\nco-lines examples/data/access-log | h | co-printer";
     let mut run = launch(&sshd, dir.path(), spec);
-    let pid = remote_pid(&sshd, "co-chaos");
+    let pid = remote_pid(&sshd, "co-chaos --hang");
     // SAFETY: kill(2) on a process this test's sshd started.
     unsafe { libc::kill(pid, libc::SIGKILL) };
     assert_eq!(
@@ -114,8 +121,8 @@ fn killing_the_launcher_leaves_no_remote_process() {
         log.display()
     );
     let mut run = launch(&sshd, dir.path(), &spec);
-    remote_pid(&sshd, "co-follow");
-    remote_pid(&sshd, "co-chaos");
+    remote_pid(&sshd, "co-follow --from-start");
+    remote_pid(&sshd, "co-chaos --hang");
     run.0[0].kill().unwrap();
     run.0[0].wait().unwrap();
     assert_nothing_left(&sshd);
@@ -127,7 +134,7 @@ fn killing_the_ssh_client_stops_the_graph_and_leaves_no_remote_process() {
     let dir = tempfile::tempdir().unwrap();
     let spec = "h@hostb = co-chaos --hang\nco-lines examples/data/access-log | h | co-printer";
     let mut run = launch(&sshd, dir.path(), spec);
-    remote_pid(&sshd, "co-chaos");
+    remote_pid(&sshd, "co-chaos --hang");
     let launcher = run.0[0].id();
     let ssh = ssh_child(launcher).expect("the launcher's ssh client");
     // SAFETY: kill(2) on the launcher's ssh client, found just above.
