@@ -207,13 +207,18 @@ fn root() -> std::path::PathBuf {
 
 /// `copipe run` with the harness's `--rsh` and the test binaries as the remote directory.
 fn copipe_run(sshd: &Sshd, spec: &str) -> std::process::Command {
+    copipe_run_in(sshd, &bin_dir(), spec)
+}
+
+/// `copipe run` with the harness's `--rsh` and `remote_dir` as the remote installation.
+fn copipe_run_in(sshd: &Sshd, remote_dir: &str, spec: &str) -> std::process::Command {
     let mut c = std::process::Command::new(bin("copipe"));
     c.current_dir(root()).args([
         "run",
         "--rsh",
         &sshd.rsh(),
         "--remote-dir",
-        &bin_dir(),
+        remote_dir,
         "-e",
         spec,
     ]);
@@ -394,5 +399,94 @@ fn graph_dot_groups_stages_by_host() {
         local.contains("1: co-xml") && local.contains("7: co-printer"),
         "{dot}"
     );
+    wait_none_left(&sshd, "copipe agent");
+}
+
+/// A directory holding only `programs` of the test binaries (hard links, or copies across
+/// file systems): a "remote" installation that lacks the rest. The agent looks beside its
+/// own executable, so a symbolic link would not do (it resolves to the full build).
+fn partial_install(programs: &[&str]) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for program in programs {
+        let to = dir.path().join(program);
+        if std::fs::hard_link(bin(program), &to).is_err() {
+            std::fs::copy(bin(program), &to).unwrap();
+        }
+    }
+    dir
+}
+
+/// An inserted co-broadcast or co-merge runs on the host of the stage it serves, so that
+/// host is asked for it before anything starts: one the host lacks, or one that answers
+/// `--describe` unlike the one the launcher inserts, is one line naming program and host,
+/// and nothing runs.
+#[test]
+fn an_inserted_stage_is_checked_on_the_host_where_it_runs() {
+    let sshd = Sshd::start();
+    let install = partial_install(&["copipe", "co-grep", "co-printer"]);
+    let fan_out = "g@hostb = co-grep python\nco-lines examples/data/access-log | g\n\
+        g | co-printer\ng | co-dump";
+    let fan_in = "p@hostb = co-printer\nco-lines examples/data/access-log | p\n\
+        co-lines examples/data/access-log | p";
+    let dir = install.path().display().to_string();
+    let places = format!("beside copipe in {dir} or on PATH");
+    for (spec, needed) in [
+        (fan_out, "co-broadcast (fan-out)"),
+        (fan_in, "co-merge (fan-in)"),
+    ] {
+        let got = output(copipe_run_in(&sshd, &dir, spec));
+        let stderr = String::from_utf8_lossy(&got.stderr);
+        assert_eq!(got.status.code(), Some(2), "{stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "this graph needs {needed}, which was not found (looked on host hostb, {places})"
+            )),
+            "{stderr}"
+        );
+        assert!(got.stdout.is_empty());
+    }
+    // A co-broadcast of another kind: it would take its outputs on stdout, not as paths.
+    let unlike = install.path().join("co-broadcast");
+    std::fs::write(
+        &unlike,
+        "#!/bin/sh\necho '{\"name\":\"co-broadcast\",\"input\":\"any\",\"output\":\"any\"}'\n",
+    )
+    .unwrap();
+    std::fs::set_permissions(&unlike, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    let got = output(copipe_run_in(&sshd, &dir, fan_out));
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert_eq!(got.status.code(), Some(2), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.contains("on host hostb it answers --describe with {\"name\":\"co-broadcast\",\"input\":\"any\",\"output\":\"any\"}, unlike the one this copipe inserts"),
+        "{stderr}"
+    );
+    wait_none_left(&sshd, "copipe agent");
+    wait_none_left(&sshd, "co-");
+}
+
+/// A fan-out on one remote host and a fan-in on another run there (co-broadcast on hostb,
+/// co-merge on hostc) and every event arrives, once per path.
+#[test]
+fn a_fan_out_and_a_fan_in_on_remote_hosts_deliver_every_event() {
+    let sshd = Sshd::start();
+    let spec = "g@hostb = co-grep python\np@hostc = co-printer\n\
+        co-lines examples/data/access-log | g\ng | co-grep ply | p\ng | p";
+    let got = output(copipe_run(&sshd, spec));
+    let stderr = String::from_utf8_lossy(&got.stderr);
+    assert!(got.status.success(), "{stderr}");
+    let log = std::fs::read_to_string(root().join("examples/data/access-log")).unwrap();
+    let python = log.lines().filter(|l| l.contains("python"));
+    let mut want: Vec<&str> = python
+        .clone()
+        .chain(python.filter(|l| l.contains("ply")))
+        .collect();
+    want.sort_unstable();
+    let printed = String::from_utf8(got.stdout).unwrap();
+    let mut printed: Vec<&str> = printed.lines().collect();
+    printed.sort_unstable();
+    assert_eq!(printed, want);
+    assert!(want.len() > 100);
     wait_none_left(&sshd, "copipe agent");
 }

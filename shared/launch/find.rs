@@ -5,6 +5,7 @@
 //! ([`Placement`]) and what runs. [`Located::command`] is the one place a placement decides
 //! how a program is started, for `--describe` and for the real run alike.
 
+use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};
@@ -136,25 +137,50 @@ impl Finder {
             .collect()
     }
 
-    /// The programs the launcher inserts for fan-out and fan-in, where found.
+    /// The programs the launcher inserts for fan-out and fan-in, where found here. The
+    /// remote hosts' are added by their agents ([`crate::remote::hosts::Hosts::describe`]).
     pub fn helpers(&self) -> Helpers {
         let find = |name: &str| match self.find(name) {
             Some(path) => Ok(Located::local(path)),
             None => Err(self.looked(name)),
         };
         Helpers {
-            broadcast: find("co-broadcast"),
-            merge: find("co-merge"),
+            local: FanPrograms {
+                broadcast: find("co-broadcast"),
+                merge: find("co-merge"),
+            },
+            remote: BTreeMap::new(),
         }
     }
 }
 
-/// `co-broadcast` and `co-merge`, found or not: a missing one is an error only in a graph
-/// that needs it.
+/// `co-broadcast` and `co-merge` on one machine, found or not.
 #[derive(Clone, Debug)]
-pub struct Helpers {
+pub struct FanPrograms {
     pub broadcast: Result<Located, Looked>,
     pub merge: Result<Located, Looked>,
+}
+
+/// The inserted stages wherever they may run: an inserted stage runs on the host of the
+/// stage it serves, so each host is asked for its own (and they are checked there, before
+/// anything starts). A missing one is an error only in a graph that needs it on that host.
+#[derive(Clone, Debug)]
+pub struct Helpers {
+    /// On this machine.
+    pub local: FanPrograms,
+    /// On each remote host, as its agent found them.
+    pub remote: BTreeMap<String, FanPrograms>,
+}
+
+impl Helpers {
+    /// The programs for stages on `host` (`None`: this machine); `None` for a host whose
+    /// agent was not asked.
+    pub fn at(&self, host: Option<&str>) -> Option<&FanPrograms> {
+        match host {
+            None => Some(&self.local),
+            Some(host) => self.remote.get(host),
+        }
+    }
 }
 
 fn is_executable(path: &Path) -> bool {

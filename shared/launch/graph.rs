@@ -172,6 +172,9 @@ pub enum Looked {
     OnPath,
     /// On another host, by its agent (`places` as the agent says: beside its `copipe`, PATH).
     OnHost { host: String, places: String },
+    /// On another host, where a program of that name answers `--describe` unlike the one
+    /// this launcher means (an inserted stage of another copipe version).
+    Unlike { host: String, said: String },
 }
 
 impl fmt::Display for Looked {
@@ -183,6 +186,10 @@ impl fmt::Display for Looked {
             }
             Looked::OnPath => f.write_str("looked on PATH"),
             Looked::OnHost { host, places } => write!(f, "looked on host {host}, {places}"),
+            Looked::Unlike { host, said } => write!(
+                f,
+                "on host {host} it answers --describe with {said}, unlike the one this copipe inserts: install the same copipe version there"
+            ),
         }
     }
 }

@@ -60,6 +60,7 @@ pub fn load(text: &str, spec_name: &str, finder: &Finder, hosts: &mut Hosts) -> 
 pub fn build(pipeline: &Pipeline, finder: &Finder, hosts: &Hosts) -> Result<Graph, GraphError> {
     let programs = finder.locate_all(pipeline)?;
     let mut infos = describe::describe_programs(&programs);
-    hosts.describe(pipeline, &programs, &mut infos)?;
-    plan::plan(pipeline, programs, infos, &finder.helpers())
+    let mut helpers = finder.helpers();
+    hosts.describe(pipeline, &programs, &mut infos, &mut helpers)?;
+    plan::plan(pipeline, programs, infos, &helpers)
 }

@@ -12,7 +12,7 @@
 use std::collections::VecDeque;
 
 use super::find::{Helpers, Located};
-use super::graph::{Graph, GraphError, Node, Problem, Role, StageRef};
+use super::graph::{Graph, GraphError, Looked, Node, Problem, Role, StageRef};
 use super::spec::{command_text, Carrier, LinkSpec, Pipeline, Pos};
 use crate::protocol::{Flow, Port, StageInfo};
 use crate::stages::{broadcast, merge};
@@ -260,20 +260,16 @@ impl<'a> Shape<'a> {
     ) -> Result<(), GraphError> {
         let merge = self.ins[i].len() > 1 && !user.many_inputs();
         // Inserted stages run where the stage they serve runs: a fan-out or fan-in among
-        // stages of one remote host stays on that host.
-        let host = user.program.host().map(str::to_owned);
-        let here = |node: Node| match &host {
-            Some(host) => Node {
-                program: Located::remote(host, &node.argv[0]),
-                ..node
-            },
-            None => node,
-        };
+        // stages of one remote host stays on that host, as that host's own programs.
+        let host = user.program.host();
         let broadcast = self.outs[i].len() > 1 && !user.many_outputs();
+        let fan_out = broadcast
+            .then(|| Fan::Out.node(helpers, host, self.link(self.outs[i][1]).pos))
+            .transpose()?;
         let graph = &mut wiring.graph;
         if merge {
             let at = self.link(self.ins[i][1]).pos;
-            graph.nodes.push(here(Fan::In.node(helpers, at)?));
+            graph.nodes.push(Fan::In.node(helpers, host, at)?);
         }
         let me = graph.nodes.len();
         wiring.entry[i] = if merge { me - 1 } else { me };
@@ -283,10 +279,9 @@ impl<'a> Shape<'a> {
             let feeder = self.link(self.ins[i][0]).from;
             graph.add_link(me - 1, me, written[feeder], Carrier::Pipe);
         }
-        if broadcast {
-            let at = self.link(self.outs[i][1]).pos;
+        if let Some(fan_out) = fan_out {
             wiring.exit[i] = graph.nodes.len();
-            graph.nodes.push(here(Fan::Out.node(helpers, at)?));
+            graph.nodes.push(fan_out);
             graph.add_link(me, me + 1, written[i], Carrier::Pipe);
         }
         Ok(())
@@ -312,15 +307,26 @@ enum Fan {
 }
 
 impl Fan {
-    /// The inserted node, its ports from the stage's own `--describe` constant; `at` is the
-    /// link that made it needed.
-    fn node(self, helpers: &Helpers, at: Pos) -> Result<Node, GraphError> {
-        let (found, info, role, fan) = match self {
-            Fan::Out => (&helpers.broadcast, broadcast::INFO, Role::Broadcast, "out"),
-            Fan::In => (&helpers.merge, merge::INFO, Role::Merge, "in"),
+    /// The inserted node on `host` (`None`: here), its ports from the stage's own
+    /// `--describe` constant (a remote host's was checked against it); `at` is the link that
+    /// made it needed.
+    fn node(self, helpers: &Helpers, host: Option<&str>, at: Pos) -> Result<Node, GraphError> {
+        let (info, role, fan) = match self {
+            Fan::Out => (broadcast::INFO, Role::Broadcast, "out"),
+            Fan::In => (merge::INFO, Role::Merge, "in"),
         };
         let name = info.name.to_string();
-        let program = found.clone().map_err(|looked| {
+        let found = match helpers.at(host) {
+            Some(programs) => match self {
+                Fan::Out => programs.broadcast.clone(),
+                Fan::In => programs.merge.clone(),
+            },
+            None => Err(Looked::OnHost {
+                host: host.unwrap_or_default().to_owned(),
+                places: "whose agent was not asked".into(),
+            }),
+        };
+        let program = found.map_err(|looked| {
             Problem::HelperNotFound {
                 program: name.clone(),
                 fan,
@@ -345,8 +351,9 @@ impl Fan {
 mod tests {
     use super::*;
     use crate::launch::dot;
-    use crate::launch::graph::Looked;
-    use crate::launch::spec;
+    use crate::launch::find::FanPrograms;
+    use crate::launch::spec::{self, Placement};
+    use std::collections::BTreeMap;
 
     /// What the test programs say to `--describe`; `None`: a program that does not answer.
     fn describe(program: &str) -> Option<StageInfo> {
@@ -367,15 +374,21 @@ mod tests {
 
     fn helpers() -> Helpers {
         Helpers {
-            broadcast: Ok(Located::local("/bin/co-broadcast")),
-            merge: Ok(Located::local("/bin/co-merge")),
+            local: FanPrograms {
+                broadcast: Ok(Located::local("/bin/co-broadcast")),
+                merge: Ok(Located::local("/bin/co-merge")),
+            },
+            remote: BTreeMap::new(),
         }
     }
 
     fn plan_with(text: &str, helpers: &Helpers) -> Result<Graph, String> {
         let pipeline = spec::parse(text).map_err(|e| e.to_string())?;
         let programs = (pipeline.stages.iter())
-            .map(|s| Located::local(format!("/bin/{}", s.argv[0])))
+            .map(|s| match &s.placement {
+                Placement::Local => Located::local(format!("/bin/{}", s.argv[0])),
+                Placement::Remote(host) => Located::remote(host, &s.argv[0]),
+            })
             .collect();
         let infos = (pipeline.stages.iter())
             .map(|s| describe(&s.argv[0]))
@@ -483,8 +496,11 @@ mod tests {
     #[test]
     fn a_missing_helper_is_an_error_only_where_needed() {
         let missing = Helpers {
-            broadcast: Err(Looked::OnPath),
-            merge: Err(Looked::Beside("/opt/copipe".into())),
+            local: FanPrograms {
+                broadcast: Err(Looked::OnPath),
+                merge: Err(Looked::Beside("/opt/copipe".into())),
+            },
+            remote: BTreeMap::new(),
         };
         assert!(plan_with("co-lines a | co-printer", &missing).is_ok());
         assert_eq!(
@@ -494,6 +510,44 @@ mod tests {
         assert_eq!(
             plan_with("p = co-printer\nco-lines a | p\nco-lines b | p", &missing).unwrap_err(),
             "3:12: this graph needs co-merge (fan-in), which was not found (looked beside copipe in /opt/copipe or on PATH)"
+        );
+    }
+
+    /// An inserted stage runs on the host of the stage it serves, as that host's own
+    /// program: one the host lacks (or whose agent was never asked) is an error naming it.
+    #[test]
+    fn an_inserted_stage_is_its_hosts_own_program() {
+        let mut helpers = helpers();
+        helpers.remote.insert(
+            "hostb".into(),
+            FanPrograms {
+                broadcast: Ok(Located::remote("hostb", "co-broadcast")),
+                merge: Err(Looked::OnHost {
+                    host: "hostb".into(),
+                    places: "on PATH".into(),
+                }),
+            },
+        );
+        let graph = plan_with(
+            "s@hostb = co-lines a\ns | co-printer\ns | co-printer",
+            &helpers,
+        )
+        .unwrap();
+        assert_eq!(graph.nodes[1].role, Role::Broadcast);
+        assert_eq!(
+            graph.nodes[1].program,
+            Located::remote("hostb", "co-broadcast")
+        );
+        // The local helpers serve local stages only.
+        let graph = plan_with("s = co-lines a\ns | co-printer\ns | co-printer", &helpers).unwrap();
+        assert_eq!(graph.nodes[1].program, Located::local("/bin/co-broadcast"));
+        assert_eq!(
+            plan_with("p@hostb = co-printer\nco-lines a | p\nco-lines b | p", &helpers).unwrap_err(),
+            "3:12: this graph needs co-merge (fan-in), which was not found (looked on host hostb, on PATH)"
+        );
+        assert_eq!(
+            plan_with("s@hostc = co-lines a\ns | co-printer\ns | co-printer", &helpers).unwrap_err(),
+            "3:3: this graph needs co-broadcast (fan-out), which was not found (looked on host hostc, whose agent was not asked)"
         );
     }
 

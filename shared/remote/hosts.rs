@@ -11,10 +11,11 @@ use std::time::{Duration, Instant};
 use super::client::{Host, Transport};
 use super::wire::{Described, RemoteStage};
 use crate::error::{Error, Result};
-use crate::launch::find::Located;
+use crate::launch::find::{FanPrograms, Helpers, Located};
 use crate::launch::graph::{GraphError, Looked, Problem, StageRef};
 use crate::launch::spec::{command_text, Pipeline};
 use crate::protocol::StageInfo;
+use crate::stages::{broadcast, merge};
 
 /// The channel carrying the launcher's stdin to the remote source that reads it.
 pub const STDIN_CHANNEL: u32 = u32::MAX - 1;
@@ -103,25 +104,37 @@ impl Hosts {
         self.connected.is_empty()
     }
 
-    /// Fills in `infos` for the stages placed on other hosts, asking each host once for all
-    /// its programs. A program its host does not have is the error, naming both.
+    /// Fills in `infos` for the stages placed on other hosts, and `helpers` with each
+    /// host's own `co-broadcast` and `co-merge` (an inserted stage runs on the host of the
+    /// stage it serves), asking each host once for all its programs. A program its host
+    /// does not have is the error, naming both; a missing helper is one only if the graph
+    /// needs it there ([`crate::launch::plan`]).
     pub fn describe(
         &self,
         pipeline: &Pipeline,
         programs: &[Located],
         infos: &mut [Option<StageInfo>],
+        helpers: &mut Helpers,
     ) -> Result<(), GraphError> {
         for host in &self.connected {
             let mine: Vec<usize> = (0..programs.len())
                 .filter(|&i| programs[i].host() == Some(host.name.as_str()))
                 .collect();
-            let names: Vec<String> = mine
+            let mut names: Vec<String> = mine
                 .iter()
                 .map(|&i| programs[i].program.to_string_lossy().into_owned())
                 .collect();
-            let answers = host
+            names.extend(FANS.iter().map(|info| info.name.to_string()));
+            let mut answers = host
                 .describe(&names)
                 .map_err(|e| describe_failed(pipeline, &mine, host, &e))?;
+            let merge = answers.pop().expect("one answer per program");
+            let broadcast = answers.pop().expect("one answer per program");
+            let fans = FanPrograms {
+                broadcast: fan_program(&host.name, &broadcast::INFO, broadcast),
+                merge: fan_program(&host.name, &merge::INFO, merge),
+            };
+            helpers.remote.insert(host.name.clone(), fans);
             for (&i, answer) in mine.iter().zip(answers) {
                 infos[i] = match answer {
                     Described::Answer(json) => StageInfo::from_json(json.as_bytes()),
@@ -168,6 +181,37 @@ pub fn launcher_stdio(stdout: bool) -> std::io::Result<File> {
         std::io::stdin().as_fd().try_clone_to_owned()?
     };
     Ok(File::from(fd))
+}
+
+/// The stages the launcher inserts, in the order their answers follow a host's own.
+const FANS: [StageInfo; 2] = [broadcast::INFO, merge::INFO];
+
+/// An inserted stage as host `host` has it: found, and answering `--describe` as the one
+/// this launcher inserts (`expected`), whose ports the plan relies on. One that does not
+/// answer is taken as it is, as any silent program is.
+fn fan_program(host: &str, expected: &StageInfo, answer: Described) -> Result<Located, Looked> {
+    match answer {
+        Described::Missing { places } => Err(Looked::OnHost {
+            host: host.to_owned(),
+            places,
+        }),
+        Described::Answer(json) => match StageInfo::from_json(json.as_bytes()) {
+            Some(info) if same_ports(&info, expected) => {
+                Ok(Located::remote(host, expected.name.as_ref()))
+            }
+            Some(info) => Err(Looked::Unlike {
+                host: host.to_owned(),
+                said: info.to_json(),
+            }),
+            None => Ok(Located::remote(host, expected.name.as_ref())),
+        },
+        Described::Silent => Ok(Located::remote(host, expected.name.as_ref())),
+    }
+}
+
+fn same_ports(a: &StageInfo, b: &StageInfo) -> bool {
+    (a.input, a.output, a.many_inputs, a.many_outputs)
+        == (b.input, b.output, b.many_inputs, b.many_outputs)
 }
 
 fn stage_ref(pipeline: &Pipeline, i: usize) -> StageRef {
