@@ -96,8 +96,13 @@ struct SpecSource {
         conflicts_with = "text"
     )]
     spec: Option<PathBuf>,
-    /// The spec itself, given inline.
-    #[arg(short = 'e', long = "expr", value_name = "TEXT")]
+    /// The spec itself, given inline (it may start with `-`: `-e '--help = co-printer'`).
+    #[arg(
+        short = 'e',
+        long = "expr",
+        value_name = "TEXT",
+        allow_hyphen_values = true
+    )]
     text: Option<String>,
     #[command(flatten)]
     remote: RemoteArgs,

@@ -124,9 +124,28 @@ impl Graph {
         self.nodes[to].inputs.push(l);
     }
 
-    /// Stages with no input link: they start the flow and are the ones a drain signals.
+    /// Stages with no input link: they start the flow.
     pub fn sources(&self) -> impl Iterator<Item = &Node> {
         self.nodes.iter().filter(|n| n.inputs.is_empty())
+    }
+
+    /// The stages a drain (the first Ctrl-C) asks to stop: on every path, the first stage
+    /// that writes events. A source writing events stops itself, between two events. A
+    /// source writing text (a document, a log) is not stopped mid-document: the stage that
+    /// turns its text into events stops reading instead, at an event boundary, so no stage
+    /// downstream sees a document cut mid-token; the text source then finds its reader gone,
+    /// a quiet early exit. A path that never reaches events (`co-gen-buses | cat`) is
+    /// stopped at its last stage.
+    pub fn drain_points(&self) -> Vec<usize> {
+        let text = |l: &usize| self.links[*l].flow == Flow::Text;
+        (0..self.nodes.len())
+            .filter(|&i| {
+                let node = &self.nodes[i];
+                let fed_text_only = node.inputs.iter().all(text);
+                let writes_text_only = !node.outputs.is_empty() && node.outputs.iter().all(text);
+                fed_text_only && !writes_text_only
+            })
+            .collect()
     }
 }
 

@@ -9,8 +9,10 @@
 //!   stage in graph order.
 //!   Exits the launcher caused (its own signals) and quiet early exits (a stage whose
 //!   downstream is gone, even one killed by SIGPIPE) are not failures.
-//! * Ctrl-C (or SIGTERM, SIGHUP) is a ladder. First: a drain; the sources get SIGINT, stop
-//!   reading and close their streams, everything already read flows to the sinks, exit 130.
+//! * Ctrl-C (or SIGTERM, SIGHUP) is a ladder. First: a drain; the stages where events enter
+//!   the graph get SIGINT (the sources, or, after a source writing text, the stage reading
+//!   that text: [`Graph::drain_points`]), stop reading and close their streams, everything
+//!   already read flows to the sinks, exit 130.
 //!   A drain has a deadline, after which the launcher terminates the stages. Second: SIGTERM
 //!   to every stage. Third: SIGKILL.
 //!
@@ -367,20 +369,27 @@ impl<'g> Supervisor<'g> {
         self.kill_at = Some(Instant::now() + self.options.grace);
     }
 
-    /// Asks the sources to stop reading and close their streams (SIGINT; see `signals`).
+    /// Asks the stages where events enter the graph to stop reading and close their streams
+    /// (SIGINT; see `signals` and [`Graph::drain_points`]).
     fn signal_sources(&mut self) {
-        let sources: Vec<usize> = (0..self.graph.nodes.len())
-            .filter(|&i| self.graph.nodes[i].inputs.is_empty())
-            .collect();
-        for i in sources {
+        for i in self.graph.drain_points() {
             if self.stages[i].signalled == 0 {
                 self.signal(i, libc::SIGINT);
             }
         }
     }
 
+    /// The stages still running, for a message: the first few by name, then a count (a
+    /// graph of 10,000 stages makes one line, not a page).
     fn waiting_on(&self) -> String {
-        let titles: Vec<String> = self.alive().map(|i| self.graph.nodes[i].title()).collect();
+        const NAMED: usize = 8;
+        let mut titles: Vec<String> = (self.alive().take(NAMED))
+            .map(|i| self.graph.nodes[i].title())
+            .collect();
+        let more = self.alive().count().saturating_sub(NAMED);
+        if more > 0 {
+            titles.push(format!("and {more} more"));
+        }
         titles.join(", ")
     }
 

@@ -71,6 +71,10 @@ struct Bounded {
     row_start: Rc<Cell<u64>>,
     limit: u64,
     idle: Box<dyn FnMut() -> Result<()>>,
+    /// The last byte read, and whether a stop request ended the input after a byte that
+    /// ends no row: the row being read then was cut, and is not one.
+    last: u8,
+    cut: Rc<Cell<bool>>,
 }
 
 impl Read for Bounded {
@@ -91,10 +95,14 @@ impl Read for Bounded {
             })?;
         }
         if signals::stop_requested() {
+            self.cut.set(self.read > 0 && self.last != b'\n');
             return Ok(0);
         }
         let n = self.inner.read(buf)?;
         self.read += n as u64;
+        if n > 0 {
+            self.last = buf[n - 1];
+        }
         Ok(n)
     }
 }
@@ -166,6 +174,7 @@ fn csv_error(e: ::csv::Error) -> Error {
 fn send_rows<R: Read, S: for<'a> Sink<Record<'a>>>(
     reader: &mut ::csv::Reader<R>,
     row_start: &Cell<u64>,
+    cut: &Cell<bool>,
     fields: Option<&[String]>,
     bad: &mut BadInput,
     target: &RefCell<S>,
@@ -177,7 +186,12 @@ fn send_rows<R: Read, S: for<'a> Sink<Record<'a>>>(
     let mut buf = FieldBuf::new();
     loop {
         row_start.set(reader.position().byte());
-        if !reader.read_byte_record(&mut row).map_err(csv_error)? {
+        let read = reader.read_byte_record(&mut row);
+        // A row cut short by a stop request (a drain) is dropped, whatever became of it.
+        if cut.get() {
+            break;
+        }
+        if !read.map_err(csv_error)? {
             break;
         }
         let line = row.position().map_or(0, ::csv::Position::line);
@@ -222,6 +236,7 @@ pub fn run_from_csv(
     let writer = output.open(EventKind::Records)?;
     let sink = Rc::new(RefCell::new(SendTo::<Records, File>::from_writer(writer)));
     let row_start = Rc::new(Cell::new(0));
+    let cut = Rc::new(Cell::new(false));
     let idle_sink = Rc::clone(&sink);
     let bounded = Bounded {
         inner: input,
@@ -229,6 +244,8 @@ pub fn run_from_csv(
         row_start: Rc::clone(&row_start),
         limit: options.max_line as u64,
         idle: Box::new(move || idle_sink.borrow_mut().flush()),
+        last: b'\n',
+        cut: Rc::clone(&cut),
     };
     let mut reader = ::csv::ReaderBuilder::new()
         .delimiter(csv.delimiter)
@@ -240,6 +257,7 @@ pub fn run_from_csv(
     let outcome = send_rows(
         &mut reader,
         &row_start,
+        &cut,
         csv.fields.as_deref(),
         &mut bad,
         &sink,

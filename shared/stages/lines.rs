@@ -100,7 +100,8 @@ fn read_lines<R: Read, S: Sink<str> + ?Sized>(
         }
         let available = reader.fill_buf().context_io(|| "reading input".into())?;
         if available.is_empty() {
-            if !partial.is_empty() {
+            // A stop request ends a pipe's input where it stands: a line it cut is not one.
+            if !partial.is_empty() && !signals::stop_requested() {
                 line_no += 1;
                 emit(&partial, line_no, offset, target)?;
             }

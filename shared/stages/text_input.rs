@@ -95,7 +95,8 @@ pub fn each_line<R: Read, T: ?Sized>(
         }
         let available = reader.fill_buf().context_io(|| "reading input".into())?;
         if available.is_empty() {
-            if !partial.is_empty() {
+            // A stop request ends a pipe's input where it stands: a line it cut is not one.
+            if !partial.is_empty() && !signals::stop_requested() {
                 line(state, number + 1, &partial)?;
             }
             return Ok(());

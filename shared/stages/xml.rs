@@ -74,7 +74,14 @@ pub fn xml_events_within<R: Read, S>(input: R, limits: XmlLimits, target: &mut S
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
-    deliver_then_close(parse(input, limits, target), target)
+    let outcome = match parse(input, limits, target) {
+        // A stop request (a drain) ends a pipe's input where it stands, perhaps mid-token:
+        // the events delivered are a well-formed prefix, so this is a clean end, not a
+        // malformed document.
+        Err(Error::Xml { .. }) if signals::stop_requested() => Ok(()),
+        outcome => outcome,
+    };
+    deliver_then_close(outcome, target)
 }
 
 /// The parse loop of [`xml_events`], without the close.
