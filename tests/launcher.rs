@@ -977,3 +977,65 @@ fn sigterm_and_sighup_drain_a_text_source_too() {
         libc::SIGHUP,
     );
 }
+
+// Issue 15, point 14: a spec given to -e is a spec even when it starts with `-`: it is parsed
+// (and here refused, naming the place), not read as a flag of copipe's.
+#[test]
+fn a_spec_starting_with_a_hyphen_is_a_spec_not_a_flag() {
+    let world = World::new();
+    for command in ["run", "graph"] {
+        let out = world
+            .copipe(&[command, "-e", "--help = co-printer"])
+            .bounded();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(2), "{command}: {stderr}");
+        assert!(out.stdout.is_empty(), "no help printed: {:?}", out.stdout);
+        assert!(
+            stderr.starts_with("copipe: error: -e:1:1: \"--help\" is not a valid stage name"),
+            "{command}: {stderr}"
+        );
+        assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    }
+    let out = world.copipe(&["run", "-e", "-x"]).bounded();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("-e:1:1: stage 1 \"-x\": program \"-x\" not found"),
+        "{stderr}"
+    );
+    world.assert_clean();
+}
+
+// Issue 15, point 10: a program that answers --describe by starting a child that keeps its
+// stdout open (`sleep 1000 &`) holds the launcher only for the describe timeout: the whole
+// process group is killed then (nothing is left behind), the slow program is named, and the
+// graph runs unchecked. (Without the group kill, the launcher waits for the sleeps: 1000 s.)
+#[test]
+fn a_slow_describe_is_stopped_with_its_children_and_named() {
+    let world = World::new();
+    let script = world.write(
+        "slow-describe",
+        "#!/bin/sh\nif [ \"$1\" = --describe ]; then\n  sleep 1000 &\n  exec sleep 1000\nfi\n\
+         printf 'python one\\nply two\\npython three\\n'\n",
+    );
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).unwrap();
+    let warning = "copipe: warning: ./slow-describe did not answer --describe within 5 s";
+    let out = world.run(
+        "./slow-describe | co-lines | co-grep python | co-printer",
+        &[],
+        b"",
+    );
+    assert_eq!(out.code(), Some(0), "stderr: {}", out.stderr);
+    assert_eq!(out.stdout, "python one\npython three\n");
+    assert!(out.stderr.starts_with(warning), "{}", out.stderr);
+    assert_eq!(out.stderr.lines().count(), 1, "{}", out.stderr);
+    world.assert_clean();
+
+    let out = world
+        .copipe(&["graph", "-e", "./slow-describe | co-lines | co-printer"])
+        .bounded();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(stderr.starts_with(warning), "{stderr}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("slow-describe"));
+    world.assert_clean();
+}
