@@ -23,6 +23,7 @@ use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
+use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
@@ -78,25 +79,51 @@ enum End {
     Fd(OwnedFd),
 }
 
-/// The ends of every link, each waiting to be handed to its one stage.
-struct Ends {
+/// The ends of the links, each made when the first of its two stages is started and held
+/// only until the other one is: a chain started in order holds one pipe end at a time, so
+/// the launcher's descriptors do not grow with the graph (10,000 stages run under
+/// `ulimit -n 1024`).
+struct Ends<'g> {
+    links: &'g [Link],
+    /// Whether link `l`'s pipe was made (its ends handed out or waiting in the slots).
+    made: Vec<bool>,
     readers: Vec<Option<End>>,
     writers: Vec<Option<End>>,
 }
 
-impl Ends {
-    /// Makes both ends of every link of `graph`.
-    fn make(graph: &Graph) -> Result<Ends> {
-        let mut ends = Ends {
-            readers: Vec::with_capacity(graph.links.len()),
-            writers: Vec::with_capacity(graph.links.len()),
-        };
-        for link in &graph.links {
-            let (reader, writer) = link_ends(link)?;
-            ends.readers.push(Some(reader));
-            ends.writers.push(Some(writer));
+impl<'g> Ends<'g> {
+    /// No pipe made yet.
+    fn new(graph: &'g Graph) -> Ends<'g> {
+        let n = graph.links.len();
+        Ends {
+            links: &graph.links,
+            made: vec![false; n],
+            readers: (0..n).map(|_| None).collect(),
+            writers: (0..n).map(|_| None).collect(),
         }
-        Ok(ends)
+    }
+
+    /// Makes link `l`'s pipe, unless it was made.
+    fn make(&mut self, l: usize) -> Result<()> {
+        if !self.made[l] {
+            let (reader, writer) = link_ends(&self.links[l])?;
+            self.readers[l] = Some(reader);
+            self.writers[l] = Some(writer);
+            self.made[l] = true;
+        }
+        Ok(())
+    }
+
+    /// Link `l`'s reading end, for the one stage reading it.
+    fn reader(&mut self, l: usize) -> Result<End> {
+        self.make(l)?;
+        Ok(take(&mut self.readers[l]))
+    }
+
+    /// Link `l`'s writing end, for the one stage writing it.
+    fn writer(&mut self, l: usize) -> Result<End> {
+        self.make(l)?;
+        Ok(take(&mut self.writers[l]))
     }
 }
 
@@ -117,10 +144,8 @@ pub fn spawn_all(
     options: &SpawnOptions,
     hosts: &mut Hosts,
 ) -> (Vec<Started>, Option<Error>) {
-    let mut ends = match Ends::make(graph) {
-        Ok(ends) => ends,
-        Err(e) => return (Vec::new(), Some(e)),
-    };
+    let mut ends = Ends::new(graph);
+    let relay = relays_stderr(graph);
     // The launcher's own stdin goes to the first source that reads anything.
     let stdin_taker = graph
         .nodes
@@ -132,7 +157,7 @@ pub fn spawn_all(
     for (i, node) in graph.nodes.iter().enumerate() {
         let takes_stdin = Some(i) == stdin_taker;
         let result = match node.program.host() {
-            None => spawn_one(node, takes_stdin, &mut ends, options),
+            None => spawn_one(node, takes_stdin, relay, &mut ends, options),
             Some(host) => {
                 let remote = Remote {
                     graph,
@@ -187,7 +212,7 @@ impl Remote<'_> {
                 inputs.push(wire::End::Pipe(l));
             } else {
                 let ch = link_channel(l);
-                let from = File::from(fd(take(&mut ends.readers[l])));
+                let from = File::from(fd(ends.reader(l)?));
                 plan.outgoing.push((ch, Box::new(from)));
                 inputs.push(wire::End::Channel(ch));
             }
@@ -207,7 +232,7 @@ impl Remote<'_> {
                 outputs.push(wire::End::Pipe(l));
             } else {
                 let ch = link_channel(l);
-                let to = File::from(fd(take(&mut ends.writers[l])));
+                let to = File::from(fd(ends.writer(l)?));
                 plan.incoming.push((ch, Box::new(to)));
                 outputs.push(wire::End::Channel(ch));
             }
@@ -250,8 +275,69 @@ impl Remote<'_> {
     }
 }
 
-/// The stage's command: its program and arguments, before any link is attached.
-fn command(node: &Node, options: &SpawnOptions) -> Result<Command> {
+/// The most stages whose stderr the launcher relays, each through a pipe of its own and a
+/// thread, tagging its lines; the stages of a larger graph write to the launcher's stderr
+/// directly, untagged (their own messages name them: `co-grep: error: ...`, and the
+/// launcher's reports name each failing stage by position). A pipe and a thread per stage
+/// would hold a descriptor per stage (10,000 of them, past the usual limit), and make
+/// every start dearer than the last: each `fork` copies the launcher's threads' stacks'
+/// page tables, and each `exec` closes every descriptor the launcher holds.
+pub const RELAYED_STAGES: usize = 256;
+
+/// Descriptors kept free for the launcher's own use (its stdio, a link's pair being handed
+/// over, the control socket, files it reads).
+const SPARE_FDS: u64 = 64;
+
+/// Whether the stages' stderr goes through the launcher (tagged): see [`RELAYED_STAGES`].
+fn relays_stderr(graph: &Graph) -> bool {
+    let stages = graph.nodes.len();
+    stages <= RELAYED_STAGES && (stages as u64) * 2 + SPARE_FDS <= fd_limit()
+}
+
+/// The launcher's soft limit on open descriptors.
+fn fd_limit() -> u64 {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit with a valid out-pointer.
+    if unsafe { libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) } != 0 {
+        return 1024;
+    }
+    limit.rlim_cur
+}
+
+/// The soft limit on open descriptors the launcher was started with, when it raised it:
+/// the stages get it back (a program may close every descriptor up to its limit).
+static STARTED_FD_LIMIT: OnceLock<libc::rlimit> = OnceLock::new();
+
+/// Raises the soft limit on open descriptors to the hard one, as a program that holds many
+/// may: a wide fan-out or fan-in holds a descriptor per branch while it starts. The stages
+/// are started with the limit the launcher was given. (A limit the kernel refuses to raise
+/// is left as it is.)
+pub fn raise_fd_limit() {
+    let mut limit = libc::rlimit {
+        rlim_cur: 0,
+        rlim_max: 0,
+    };
+    // SAFETY: getrlimit and setrlimit with valid pointers; raising the soft limit up to the
+    // hard one needs no privilege.
+    unsafe {
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &raw mut limit) == 0
+            && limit.rlim_cur < limit.rlim_max
+        {
+            let started = limit;
+            limit.rlim_cur = limit.rlim_max;
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit) == 0 {
+                let _ = STARTED_FD_LIMIT.set(started);
+            }
+        }
+    }
+}
+
+/// The stage's command: its program and arguments, before any link is attached; its stderr
+/// piped to the launcher if `relay`, else the launcher's own.
+fn command(node: &Node, relay: bool, options: &SpawnOptions) -> Result<Command> {
     let mut cmd = node
         .program
         .command(&node.argv[0])
@@ -266,20 +352,32 @@ fn command(node: &Node, options: &SpawnOptions) -> Result<Command> {
             cmd.env(LIVE_MS_ENV, ms.to_string());
         }
     }
-    cmd.stderr(Stdio::piped()).process_group(0);
+    let stderr = if relay {
+        Stdio::piped()
+    } else {
+        Stdio::inherit()
+    };
+    cmd.stderr(stderr).process_group(0);
     Ok(cmd)
 }
 
 /// Attaches the stage's links: one input and one output as stdin and stdout; the several of
 /// a stage that takes them as paths at descriptors 3, 4, ..., named by path arguments.
 /// Returns the descriptors to place at 3, 4, ... in the child.
-fn attach(node: &Node, takes_stdin: bool, ends: &mut Ends, cmd: &mut Command) -> Vec<OwnedFd> {
+fn attach(
+    node: &Node,
+    takes_stdin: bool,
+    ends: &mut Ends,
+    cmd: &mut Command,
+) -> Result<Vec<OwnedFd>> {
     let mut extra: Vec<OwnedFd> = Vec::new();
     if node.many_inputs() {
         cmd.stdin(Stdio::null());
-        extra.extend(node.inputs.iter().map(|&l| fd(take(&mut ends.readers[l]))));
+        for &l in &node.inputs {
+            extra.push(fd(ends.reader(l)?));
+        }
     } else if let Some(&l) = node.inputs.first() {
-        cmd.stdin(fd(take(&mut ends.readers[l])));
+        cmd.stdin(fd(ends.reader(l)?));
     } else if takes_stdin {
         cmd.stdin(Stdio::inherit());
     } else {
@@ -287,9 +385,11 @@ fn attach(node: &Node, takes_stdin: bool, ends: &mut Ends, cmd: &mut Command) ->
     }
     if node.many_outputs() {
         cmd.stdout(Stdio::null());
-        extra.extend(node.outputs.iter().map(|&l| fd(take(&mut ends.writers[l]))));
+        for &l in &node.outputs {
+            extra.push(fd(ends.writer(l)?));
+        }
     } else if let Some(&l) = node.outputs.first() {
-        cmd.stdout(fd(take(&mut ends.writers[l])));
+        cmd.stdout(fd(ends.writer(l)?));
     } else if node.writes() {
         // A sink writes where the launcher writes.
         cmd.stdout(Stdio::inherit());
@@ -297,7 +397,7 @@ fn attach(node: &Node, takes_stdin: bool, ends: &mut Ends, cmd: &mut Command) ->
         cmd.stdout(Stdio::null());
     }
     cmd.args((0..extra.len()).map(extra_path));
-    extra
+    Ok(extra)
 }
 
 /// The descriptor behind a link end.
@@ -310,11 +410,12 @@ fn fd(end: End) -> OwnedFd {
 fn spawn_one(
     node: &Node,
     takes_stdin: bool,
+    relay: bool,
     ends: &mut Ends,
     options: &SpawnOptions,
 ) -> Result<Started> {
-    let mut cmd = command(node, options)?;
-    let extra = attach(node, takes_stdin, ends, &mut cmd);
+    let mut cmd = command(node, relay, options)?;
+    let extra = attach(node, takes_stdin, ends, &mut cmd)?;
     // Move the extra ends above the descriptors they go to, so placing one can never
     // overwrite another in the child.
     let above = FIRST_EXTRA_FD + extra.len() as RawFd;
@@ -324,7 +425,7 @@ fn spawn_one(
         .collect::<io::Result<_>>()
         .map_err(|e| Error::io("placing pipe descriptors", e))?;
     let raw: Vec<RawFd> = extra.iter().map(AsRawFd::as_raw_fd).collect();
-    die_with_launcher_and_place(&mut cmd, raw);
+    die_with_launcher_and_place(&mut cmd, raw, STARTED_FD_LIMIT.get().copied());
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| {
         Error::io(
@@ -349,13 +450,13 @@ fn spawn_one(
     })
 }
 
-/// Makes the child die with the launcher (Linux's parent-death signal) and places the extra
-/// descriptors `raw` at 3, 4, ... in it.
-fn die_with_launcher_and_place(cmd: &mut Command, raw: Vec<RawFd>) {
+/// Makes the child die with the launcher (Linux's parent-death signal), places the extra
+/// descriptors `raw` at 3, 4, ... in it, and gives it back the descriptor limit `fd_limit`.
+fn die_with_launcher_and_place(cmd: &mut Command, raw: Vec<RawFd>, fd_limit: Option<libc::rlimit>) {
     // SAFETY: getpid has no preconditions.
     let launcher = unsafe { libc::getpid() };
     // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe calls (prctl, getppid, dup2, _exit); it does not allocate.
+    // async-signal-safe calls (prctl, getppid, dup2, setrlimit, _exit); it does not allocate.
     unsafe {
         cmd.pre_exec(move || {
             #[cfg(target_os = "linux")]
@@ -373,6 +474,9 @@ fn die_with_launcher_and_place(cmd: &mut Command, raw: Vec<RawFd>) {
                 if libc::dup2(*fd, target) < 0 {
                     return Err(io::Error::last_os_error());
                 }
+            }
+            if let Some(limit) = fd_limit {
+                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
             }
             Ok(())
         });
