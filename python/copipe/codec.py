@@ -8,6 +8,12 @@ Only four shapes occur (docs/wire-format.md has the byte-level details):
 * a sequence is its length (varint) and its elements; a struct is its fields in order;
 * an enum is its variant index (varint) and the variant's fields.
 
+Encoding takes two paths too. Lines and records are encoded a batch at a time
+(``encode_batch``): when every length is below 128 and every string ASCII, a batch is one
+``str.join`` over its names, length characters and values, done in C, with no per-field Python
+code. Anything else (a long value, a non-ASCII text, a value that is not a ``str``) goes
+through the per-event encoder, which is exact for every input and names what is wrong.
+
 Decoding a frame takes two paths. The fast one decodes the whole payload with few checks
 (an all-ASCII payload is decoded to one ``str`` once and sliced, with no per-string UTF-8
 decode). If anything about the frame is off, the careful path decodes it again, byte by byte,
@@ -15,6 +21,7 @@ delivers the events before the fault and names the fault exactly as the Rust rea
 """
 
 import re
+from itertools import chain, repeat
 
 from . import errors
 from .kinds import LINES, RECORDS, XML
@@ -73,6 +80,66 @@ def _encode_record(buf, record):
     for name, value in record.items():
         _put(buf, name)
         _put(buf, value)
+
+
+_LENGTH_CHAR = _CHR.__getitem__
+_PREFIXES = {}
+
+
+def _prefixes(names):
+    """What comes before each value of a record with these names: the field count with the
+    first name, then each further name, each name after its length character."""
+    got = _PREFIXES.get(names)
+    if got is None:
+        if not names:
+            raise ValueError("a record without fields")  # nothing to put its count before
+        got = [chr(len(n)) + n for n in names]
+        got[0] = chr(len(names)) + got[0]
+        if len(_PREFIXES) > 256:
+            _PREFIXES.clear()
+        _PREFIXES[names] = got
+    return got
+
+
+def _batch_records(events):
+    names = list(map(tuple, events))
+    values = list(chain.from_iterable(map(dict.values, events)))
+    parts = [None] * (3 * len(values))
+    parts[0::3] = chain.from_iterable(map(_prefixes, names))
+    parts[1::3] = map(_LENGTH_CHAR, map(len, values))
+    parts[2::3] = values
+    return "".join(parts)
+
+
+def _batch_lines(events):
+    parts = [None] * (2 * len(events))
+    parts[0::2] = map(_LENGTH_CHAR, map(len, events))
+    parts[1::2] = events
+    return "".join(parts)
+
+
+_BATCH = {LINES: _batch_lines, RECORDS: _batch_records}
+
+
+def batch_encoder(kind):
+    """``encode_batch(events) -> bytes | None``: the encoding of a whole list of ``kind``
+    events, or ``None`` when the batch is not in the fast path's reach (then encode each
+    event with ``encoder(kind)``). ``None`` for a kind without a batch path."""
+    batch = _BATCH.get(kind)
+    if batch is None:
+        return None
+
+    def encode_batch(events):
+        # The bytes are exactly the per-event encoding when every length character is one
+        # ASCII byte (a length below 128, so a one-byte varint) and every text ASCII: one
+        # isascii() over the result checks both. A non-str value fails len() or join().
+        try:
+            text = batch(events)
+        except (IndexError, TypeError, ValueError, AttributeError):
+            return None
+        return text.encode() if text.isascii() else None
+
+    return encode_batch
 
 
 def _encode_xml(buf, event):
@@ -236,7 +303,7 @@ def _long(p, i):
     raise ValueError("varint")
 
 
-def _fast_lines(p, count):
+def _fast_lines(p, count, _shapes):
     out = []
     add = out.append
     i = 0
@@ -259,9 +326,9 @@ def _fast_lines(p, count):
     return out, i
 
 
-def _fast_records(p, count):
+def _fast_records(p, count, shapes):
     if p.isascii():
-        return _ascii_records(p, count)
+        return _ascii_records(p, count, shapes)
     out = []
     c = _Cursor(p)
     for _ in range(count):
@@ -269,41 +336,56 @@ def _fast_records(p, count):
     return out, c.i
 
 
-def _ascii_records(p, count):
-    """Every length below 128 and every string ASCII: lengths are read as bytes, strings
-    sliced out of one ``str`` decoded once for the whole frame. Records with the names of
-    the record before (a stream's usual case) are matched by that name list's pattern,
-    whole, in C; one that does not match is decoded field by field."""
+_GROUPS = re.Match.groups
+
+
+def _ascii_records(p, count, shapes):
+    """Every length below 128 and every string ASCII: the frame is decoded to one ``str``
+    once, and runs of records whose names were seen before (``shapes``: the names and their
+    pattern, most recently used first) are matched whole, in C: a scanner matches record
+    after record, each anchored where the last ended, and one comparison checks every
+    value's length character against the value the pattern took. A record of names not
+    seen before is decoded field by field and its shape learnt."""
     t = p.decode("ascii")
     out = []
-    add = out.append
     i = 0
-    names = pattern = None
-    for _ in range(count):
-        if pattern is not None:
-            m = pattern.match(t, i)
-            if m is not None:
-                g = m.groups()
-                values = g[1::2]
+    end = len(t)
+    while i < end and len(out) < count:
+        for n, (names, pattern) in enumerate(shapes):
+            found = list(iter(pattern.scanner(t, i).match, None))
+            if found:
+                if n:
+                    shapes.insert(0, shapes.pop(n))
+                flat = list(chain.from_iterable(map(_GROUPS, found)))
+                values = flat[1::2]
                 # The pattern takes printable runs; the lengths say whether each run is
                 # exactly the value (a value with a control character is not).
-                if list(map(ord, g[0::2])) == list(map(len, values)):
-                    add(dict(zip(names, values)))
-                    i = m.end()
-                    continue
-        d = {}
-        nf = p[i]
-        i += 1
-        for _ in range(nf):
-            j = i + 1 + p[i]
-            k = j + 1 + p[j]
-            d[t[i + 1 : j]] = t[j + 1 : k]
-            i = k
-        add(d)
-        if len(d) == nf:
-            names = tuple(d)
-            pattern = _record_pattern(names)
+                if list(map(ord, flat[0::2])) != list(map(len, values)):
+                    raise ValueError("a length that is not its value's")
+                out += map(dict, map(zip, repeat(names), zip(*[iter(values)] * len(names))))
+                i = found[-1].end()
+                break
+        else:
+            i = _ascii_record(p, t, i, out, shapes)
     return out, i
+
+
+def _ascii_record(p, t, i, out, shapes):
+    """Decodes the record at ``i`` field by field into ``out``; learns its shape."""
+    d = {}
+    nf = p[i]
+    i += 1
+    for _ in range(nf):
+        j = i + 1 + p[i]
+        k = j + 1 + p[j]
+        d[t[i + 1 : j]] = t[j + 1 : k]
+        i = k
+    out.append(d)
+    if d and len(d) == nf:  # no repeated name, and at least one field to match
+        names = tuple(d)
+        shapes[:] = [shape for shape in shapes if shape[0] != names][:7]
+        shapes.insert(0, (names, _record_pattern(names)))
+    return i
 
 
 _PATTERNS = {}
@@ -323,7 +405,7 @@ def _record_pattern(names):
     return pattern
 
 
-def _fast_xml(p, count):
+def _fast_xml(p, count, _shapes):
     c = _Cursor(p)
     out = [_careful_xml(c) for _ in range(count)]
     return out, c.i
@@ -337,10 +419,11 @@ def decoder(kind):
     ``None`` or the message for what is wrong with it (then the events are those before the
     fault, which a reader still delivers)."""
     fast = _FAST[kind]
+    shapes = []  # what _ascii_records learns about this stream's records
 
     def decode(payload, count):
         try:
-            events, end = fast(payload, count)
+            events, end = fast(payload, count, shapes)
             if end == len(payload) and len(events) == count:
                 return events, None
         except (IndexError, ValueError, UnicodeDecodeError, _Fault):

@@ -185,7 +185,7 @@ def _report(name, e):
         return 0
     for writer in list(_open_writers):
         try:
-            writer.flush()  # deliver what was produced before the failure,
+            writer.flush(skip_bad=True)  # deliver what was produced before the failure,
         except BaseException:
             pass
         writer.abandon()  # but no end-of-stream marker: the next stage reports the failure

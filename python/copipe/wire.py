@@ -12,6 +12,10 @@ anything else after an end marker is an error.
 
 Writers batch events into frames of about 32 KiB and hand them to the OS only when a batch
 fills, on ``flush()`` (a stage flushes when it is about to wait for input) and at ``close()``.
+Lines and records are also *encoded* a batch at a time (up to 256 events, fewer when events
+are large): a ``write()`` only queues its event, so an event that cannot be encoded is
+reported by the ``write()`` that completes its batch, or by ``flush()`` or ``close()``; the
+message shows the event, and the events queued before and after it are kept.
 Readers bound every frame before reading it and tell a stream that ends without the end
 marker (a failed upstream) from one that was closed.
 """
@@ -29,6 +33,8 @@ FRAME_HEADER_LEN = 12
 DEFAULT_MAX_FRAME = 16 << 20
 BATCH_BYTES = 32 << 10
 WRITE_CHUNK = 64 << 10
+MAX_BATCH_EVENTS = 256
+BATCH_TARGET = 64 << 10  # bytes one batch of encoding aims at
 READ_CHUNK = 256 << 10
 END = bytes(FRAME_HEADER_LEN)
 
@@ -222,6 +228,9 @@ class FrameWriter:
         self.label = label
         self.max_frame = max(1, max_frame)
         self._encode = codec.encoder(kind)
+        self._encode_batch = codec.batch_encoder(kind)
+        self._queue = []
+        self._batch = MAX_BATCH_EVENTS if self._encode_batch else 0
         self._buf = bytearray(header(kind))
         self._start = 0
         self._count = 0
@@ -230,9 +239,57 @@ class FrameWriter:
         self.bytes = 0
 
     def write(self, event):
-        """Appends one event to the current frame."""
+        """Appends one event to the stream (queued, for the kinds encoded in batches)."""
         if self.closed:
             raise errors.CopipeError("write to %s after its stream was closed" % self.label)
+        if self._batch:
+            self._queue.append(event)
+            if len(self._queue) >= self._batch:
+                self._encode_queue()
+            return
+        self._write_one(event)
+
+    def _encode_queue(self, skip_bad=False):
+        """Encodes the queued events into the stream, in order. On an event that cannot be
+        encoded: delivers what came before it, keeps what came after it queued, and raises
+        (or, with ``skip_bad``, drops it and goes on: a failing stage's last delivery)."""
+        while self._queue:
+            events, self._queue = self._queue, []
+            data = self._encode_batch(events)
+            if data is not None and len(data) <= self.max_frame:
+                self._append_encoded(data, len(events))
+                # Large events, smaller batches: the queue holds about BATCH_TARGET bytes.
+                per_event = len(data) // len(events) + 1
+                self._batch = max(1, min(MAX_BATCH_EVENTS, BATCH_TARGET // per_event))
+                return
+            for k, event in enumerate(events):
+                try:
+                    self._write_one(event)
+                except errors.CopipeError:
+                    self._queue = events[k + 1 :]
+                    if not skip_bad:
+                        self._finish_frame()
+                        self._write_pending()
+                        raise
+            return
+
+    def _append_encoded(self, data, count):
+        """Appends ``count`` events already encoded as ``data`` (at most ``max_frame`` bytes)."""
+        buf = self._buf
+        if self._count and len(buf) - self._start - FRAME_HEADER_LEN + len(data) > self.max_frame:
+            self._finish_frame()
+        if not self._count:
+            self._start = len(buf)
+            buf += END
+        buf += data
+        self._count += count
+        if len(buf) - self._start - FRAME_HEADER_LEN >= BATCH_BYTES:
+            self._finish_frame()
+            if len(buf) >= WRITE_CHUNK:
+                self._write_pending()
+
+    def _write_one(self, event):
+        """Encodes one event into the current frame."""
         buf = self._buf
         if not self._count:
             self._start = len(buf)
@@ -291,10 +348,12 @@ class FrameWriter:
                 raise errors.io_error("writing to %s" % self.label, e) from None
             self._buf = bytearray()
 
-    def flush(self):
-        """Sends everything written so far on its way."""
+    def flush(self, skip_bad=False):
+        """Sends everything written so far on its way. ``skip_bad``: drop events that cannot
+        be encoded instead of raising (a failing stage delivering what it can)."""
         if self.closed and not self._buf:
             return
+        self._encode_queue(skip_bad)
         self._finish_frame()
         self._write_pending()
         try:
@@ -311,12 +370,14 @@ class FrameWriter:
         stream cleanly)."""
         self.closed = True
         self._count = 0
+        self._queue = []
         self._buf = bytearray()
 
     def close(self):
         """Ends the stream with the end-of-stream marker and flushes. Idempotent."""
         if self.closed:
             return
+        self._encode_queue()
         self._finish_frame()
         self._buf += END
         self.closed = True

@@ -97,6 +97,66 @@ class RoundTrips(unittest.TestCase):
         self.assertTrue(all(len(p) <= (32 << 10) + 1003 for _, _, p in frames))
 
 
+def payloads(data):
+    """The frames' payloads, joined: the events' bytes whatever the frame boundaries."""
+    return b"".join(p for _, _, p in iter(FrameReader(io.BytesIO(data)).next_frame, None))
+
+
+class Batches(unittest.TestCase):
+    def test_batch_encoding_is_byte_for_byte_the_per_event_encoding(self):
+        rng = random.Random(3)
+        shapes = [("id", "route"), ("id", "route", "extra"), ("x" * 40,), ("é",)]
+        for kind in ("lines", "records"):
+            for _ in range(30):
+                events = []
+                for _ in range(rng.randrange(600)):
+                    if kind == "lines" or rng.random() < 0.3:
+                        events.append(random_event(kind, rng))
+                    else:
+                        names = rng.choice(shapes)
+                        events.append({k: random_text(rng) for k in names})
+                one_by_one = io.BytesIO()
+                w = FrameWriter(one_by_one, kind)
+                w._batch = 0  # the per-event path
+                for e in events:
+                    w.write(e)
+                w.close()
+                with self.subTest(kind=kind, events=len(events)):
+                    batched = stream(kind, events)
+                    self.assertEqual(payloads(batched), payloads(one_by_one.getvalue()))
+                    self.assertEqual(list(FrameReader(io.BytesIO(batched))), events)
+
+    def test_a_bad_event_in_a_batch_is_reported_once_and_its_neighbours_kept(self):
+        out = io.BytesIO()
+        w = FrameWriter(out, "records")
+        good = [{"n": str(i)} for i in range(1000)]
+        events = good[:300] + [{"n": 5}] + good[300:700] + [{"n": None}] + good[700:]
+        errors = []
+        for e in events:
+            try:
+                w.write(e)
+            except CopipeError as caught:
+                errors.append(str(caught))
+        try:
+            w.close()
+        except CopipeError as caught:
+            errors.append(str(caught))
+            w.close()
+        self.assertEqual(len(errors), 2, errors)
+        self.assertIn("{'n': 5}", errors[0])
+        self.assertIn("{'n': None}", errors[1])
+        self.assertEqual(list(FrameReader(io.BytesIO(out.getvalue()))), good)
+
+    def test_records_of_many_shapes_decode_as_the_careful_decoder_does(self):
+        rng = random.Random(9)
+        shapes = [tuple("f%d_%d" % (s, k) for k in range(1 + s % 4)) for s in range(12)]
+        events = [
+            {k: rng.choice(["", "a", "22", "x" * 31, "tab\there"]) for k in rng.choice(shapes)}
+            for _ in range(3000)
+        ]
+        self.assertEqual(list(FrameReader(io.BytesIO(stream("records", events)))), events)
+
+
 class Damage(unittest.TestCase):
     def test_fast_and_careful_decoders_agree_on_damaged_payloads(self):
         rng = random.Random(7)
@@ -123,8 +183,10 @@ class Encoding(unittest.TestCase):
                 for record in before:
                     w.write(record)
                 for bad in ({"count": 3}, {"count": "3", "n": ["x"]}, "text"):
+                    # Reported by the write that completes its batch, or by the flush.
                     with self.assertRaises(CopipeError) as caught:
                         w.write(bad)
+                        w.flush()
                     self.assertIn("a record is a dict of str to str", str(caught.exception))
                 w.write({"count": "3"})
                 w.close()
@@ -138,6 +200,7 @@ class Encoding(unittest.TestCase):
         w.write("b" * 60)  # moves to a frame of its own
         with self.assertRaises(CopipeError) as caught:
             w.write("c" * 200)
+            w.flush()  # lines are encoded a batch at a time: reported here at the latest
         self.assertEqual(
             str(caught.exception),
             "an event of 201 bytes is over the frame limit of 100 bytes",
