@@ -103,9 +103,12 @@ def _prefixes(names):
 
 def _batch_records(events):
     names = list(map(tuple, events))
+    prefixes = list(map(_PREFIXES.get, names))
+    if None in prefixes:  # names not seen yet (rare: a stream's records share a few)
+        prefixes = [got or _prefixes(n) for got, n in zip(prefixes, names)]
     values = list(chain.from_iterable(map(dict.values, events)))
     parts = [None] * (3 * len(values))
-    parts[0::3] = chain.from_iterable(map(_prefixes, names))
+    parts[0::3] = chain.from_iterable(prefixes)
     parts[1::3] = map(_LENGTH_CHAR, map(len, values))
     parts[2::3] = values
     return "".join(parts)
@@ -341,51 +344,69 @@ _GROUPS = re.Match.groups
 
 def _ascii_records(p, count, shapes):
     """Every length below 128 and every string ASCII: the frame is decoded to one ``str``
-    once, and runs of records whose names were seen before (``shapes``: the names and their
-    pattern, most recently used first) are matched whole, in C: a scanner matches record
-    after record, each anchored where the last ended, and one comparison checks every
-    value's length character against the value the pattern took. A record of names not
-    seen before is decoded field by field and its shape learnt."""
+    once, and runs of records whose names were seen before are matched whole, in C: a
+    scanner matches record after record, each anchored where the last ended. ``shapes`` maps
+    a record's first character (its field count) to the names and pattern last seen with
+    it. One comparison for the whole frame then checks every value's length character
+    against the value the patterns took. A record of names not seen before is decoded field
+    by field and its shape learnt."""
     t = p.decode("ascii")
-    out = []
+    runs = []  # (names, matches) or (None, [record decoded by hand]), in frame order
     i = 0
     end = len(t)
-    while i < end and len(out) < count:
-        for n, (names, pattern) in enumerate(shapes):
-            found = list(iter(pattern.scanner(t, i).match, None))
-            if found:
-                if n:
-                    shapes.insert(0, shapes.pop(n))
-                flat = list(chain.from_iterable(map(_GROUPS, found)))
-                values = flat[1::2]
-                # The pattern takes printable runs; the lengths say whether each run is
-                # exactly the value (a value with a control character is not).
-                if list(map(ord, flat[0::2])) != list(map(len, values)):
-                    raise ValueError("a length that is not its value's")
-                out += map(dict, map(zip, repeat(names), zip(*[iter(values)] * len(names))))
-                i = found[-1].end()
-                break
+    decoded = 0
+    while i < end and decoded < count:
+        shape = shapes.get(t[i])
+        found = list(iter(shape[1].scanner(t, i).match, None)) if shape else None
+        if found:
+            runs.append((shape[0], found))
+            decoded += len(found)
+            i = found[-1].end()
         else:
-            i = _ascii_record(p, t, i, out, shapes)
+            record, i = _ascii_record(p, t, i, shapes)
+            runs.append((None, [record]))
+            decoded += 1
+    matches = list(chain.from_iterable(found for names, found in runs if names))
+    flat = list(chain.from_iterable(map(_GROUPS, matches)))
+    values = flat[1::2]
+    # The patterns take printable runs; the lengths say whether each run is exactly the
+    # value (a value with a control character is not).
+    if list(map(ord, flat[0::2])) != list(map(len, values)):
+        raise ValueError("a length that is not its value's")
+    if len(runs) == 1 and runs[0][0]:
+        names = runs[0][0]
+        return list(map(dict, map(zip, repeat(names), zip(*[iter(values)] * len(names))))), i
+    out = []
+    at = 0
+    for names, found in runs:
+        if names is None:
+            out += found
+            continue
+        upto = at + len(found) * len(names)
+        part = values[at:upto]
+        out += map(dict, map(zip, repeat(names), zip(*[iter(part)] * len(names))))
+        at = upto
     return out, i
 
 
-def _ascii_record(p, t, i, out, shapes):
-    """Decodes the record at ``i`` field by field into ``out``; learns its shape."""
+def _ascii_record(p, t, i, shapes):
+    """Decodes the record at ``i`` field by field; learns its shape. Returns the record and
+    where the next one starts."""
     d = {}
     nf = p[i]
+    start = i
     i += 1
     for _ in range(nf):
         j = i + 1 + p[i]
         k = j + 1 + p[j]
         d[t[i + 1 : j]] = t[j + 1 : k]
         i = k
-    out.append(d)
     if d and len(d) == nf:  # no repeated name, and at least one field to match
+        if len(shapes) > 64:
+            shapes.clear()
         names = tuple(d)
-        shapes[:] = [shape for shape in shapes if shape[0] != names][:7]
-        shapes.insert(0, (names, _record_pattern(names)))
-    return i
+        shapes[t[start]] = (names, _record_pattern(names))
+    return d, i
 
 
 _PATTERNS = {}
@@ -419,7 +440,7 @@ def decoder(kind):
     ``None`` or the message for what is wrong with it (then the events are those before the
     fault, which a reader still delivers)."""
     fast = _FAST[kind]
-    shapes = []  # what _ascii_records learns about this stream's records
+    shapes = {}  # what _ascii_records learns about this stream's records
 
     def decode(payload, count):
         try:

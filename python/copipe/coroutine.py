@@ -63,12 +63,25 @@ def sendto(f, kind=None, label=None, max_frame=DEFAULT_MAX_FRAME):
     if writer:
         _open_writers.append(writer)
     try:
-        while True:
+        if writer is None:
             item = yield
-            if writer is None:
-                writer = FrameWriter(f, _infer_kind(item), label, max_frame)
-                _open_writers.append(writer)
+            writer = FrameWriter(f, _infer_kind(item), label, max_frame)
+            _open_writers.append(writer)
             writer.write(item)
+        queue = writer.queue()
+        if queue is None:
+            write = writer.write
+            while True:
+                write((yield))
+        # Lines and records: queued here, encoded a batch at a time by the writer.
+        events, encode, size = queue
+        append = events.append
+        batch = size()
+        while True:
+            append((yield))
+            if len(events) >= batch:
+                encode()
+                batch = size()
     except GeneratorExit:
         if writer is None:
             writer = FrameWriter(f, kinds.LINES, label, max_frame)
