@@ -157,16 +157,22 @@ fn help_version_and_describe() {
     assert_eq!(out.status.code(), Some(2));
 }
 
-/// Memory stays bounded whatever the document: a single token, or character data joined
-/// across entities, larger than one frame is refused with a one-line error, not buffered.
+/// Memory stays bounded whatever the document: a single token (a tag, a text), or character
+/// data joined across entities, larger than one frame is refused with a one-line error, not
+/// buffered.
 #[test]
 fn oversized_text_is_refused_not_buffered() {
-    let one_token = format!("<a>{}</a>", "x".repeat(17 << 20));
+    let one_tag = format!("<a b=\"{}\"/>", "x".repeat(17 << 20));
+    let one_text = format!("<a>{}</a>", "x".repeat(17 << 20));
     let joined = format!("<a>{}</a>", "xy&amp;".repeat(6_000_000));
     for (doc, says) in [
         (
-            one_token,
+            one_tag,
             "a single tag or run of text is longer than 16777216 bytes",
+        ),
+        (
+            one_text,
+            "character data longer than 16777216 bytes between two tags",
         ),
         (
             joined,

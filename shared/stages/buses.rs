@@ -28,6 +28,12 @@
 //! The record is reused from one bus to the next (its strings keep their capacity), so a bus
 //! costs no allocation once the first few have been seen.
 //!
+//! `co-buses` decodes the link's events as [`WireEvent`]s: names and text stay bytes borrowed
+//! from the frame, attributes are skipped, so an event costs its decoding and the state
+//! machine, nothing more. Text is checked to be UTF-8 once per field, when it becomes a
+//! field's value (one check per field instead of one per event); text outside buses is never
+//! looked at.
+//!
 //! Linear whatever the document: a bus's fields are found by a scan while it has a few (real
 //! buses have about a dozen), and through a hash index once it has more, so a hostile bus
 //! with 100,000 distinct children costs 100,000 lookups, not 5 billion comparisons. What one
@@ -36,12 +42,15 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
+use std::fmt;
 use std::fs::File;
+
+use serde::{Deserialize, Deserializer, Serialize, Serializer};
 
 use crate::args::{InputArgs, OutputArgs};
 use crate::error::{Error, Result};
 use crate::event::{overwrite, EventKind, Field, Record, XmlEvent};
-use crate::link::{self, Records, SendTo, Xml};
+use crate::link::{self, Kind, Records, SendTo};
 use crate::signals::Shutdown;
 use crate::sink::Sink;
 
@@ -62,7 +71,7 @@ pub struct BusesToDicts<S> {
     state: State,
     /// Field name to position in `record.fields`, filled only once a bus has
     /// [`INDEX_FROM`] fields: small buses never hash.
-    index: HashMap<Box<str>, usize>,
+    index: HashMap<Box<[u8]>, usize>,
     /// Bytes the current bus holds (field names, values and `fragments`).
     held: usize,
     /// The bound on `held` (`--max-record`).
@@ -71,8 +80,9 @@ pub struct BusesToDicts<S> {
     record: Record<'static>,
     /// Fields of earlier buses kept for their string buffers.
     spare: Vec<Field<'static>>,
-    /// The seed's `fragments`, already joined.
-    fragments: String,
+    /// The seed's `fragments`, already joined (bytes: checked to be UTF-8 when they become a
+    /// field's value).
+    fragments: Vec<u8>,
     target: S,
 }
 
@@ -85,7 +95,7 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
             max_record: crate::link::DEFAULT_MAX_FRAME,
             record: Record::new(),
             spare: Vec::new(),
-            fragments: String::new(),
+            fragments: Vec::new(),
             target,
         }
     }
@@ -115,23 +125,23 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
     }
 
     /// Position of field `name` in the record, if it is set.
-    fn position(&mut self, name: &str) -> Option<usize> {
+    fn position(&mut self, name: &[u8]) -> Option<usize> {
         let fields = &self.record.fields;
         if fields.len() < INDEX_FROM {
-            return fields.iter().position(|f| f.name == name);
+            return fields.iter().position(|f| f.name.as_bytes() == name);
         }
         if self.index.is_empty() {
             for (i, f) in fields.iter().enumerate() {
-                self.index.insert(f.name.as_ref().into(), i);
+                self.index.insert(f.name.as_bytes().into(), i);
             }
         }
         self.index.get(name).copied()
     }
 
     /// `fragments.append(text)`, within the record's bound.
-    fn push_text(&mut self, text: &str) -> Result<()> {
+    fn push_text(&mut self, text: &[u8]) -> Result<()> {
         self.hold(text.len())?;
-        self.fragments.push_str(text);
+        self.fragments.extend_from_slice(text);
         Ok(())
     }
 
@@ -148,49 +158,80 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
     }
 
     /// `busdict[name] = "".join(fragments)`, without allocating when a spare field exists.
-    fn set_field(&mut self, name: &str) -> Result<()> {
+    fn set_field(&mut self, name: &[u8]) -> Result<()> {
         if let Some(i) = self.position(name) {
             let field = &mut self.record.fields[i];
             self.held -= field.value.len();
-            overwrite(&mut field.value, &self.fragments);
+            overwrite(&mut field.value, utf8(&self.fragments, "text")?);
             return self.hold(self.fragments.len());
         }
+        let name = utf8(name, "an element name")?;
         self.hold(name.len() + self.fragments.len())?;
         let mut field = self.spare.pop().unwrap_or(Field {
             name: Cow::Owned(String::new()),
             value: Cow::Owned(String::new()),
         });
         overwrite(&mut field.name, name);
-        overwrite(&mut field.value, &self.fragments);
+        overwrite(&mut field.value, utf8(&self.fragments, "text")?);
         if !self.index.is_empty() {
-            self.index.insert(name.into(), self.record.fields.len());
+            self.index
+                .insert(name.as_bytes().into(), self.record.fields.len());
         }
         self.record.fields.push(field);
         Ok(())
     }
 }
 
-impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {
+/// A piece of an XML event, as the state machine sees it.
+#[derive(Clone, Copy)]
+enum Piece<'t> {
+    Start(&'t [u8]),
+    Text(&'t [u8]),
+    End(&'t [u8]),
+}
+
+impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
+    /// The seed's two states, one event at a time.
     #[inline]
-    fn send(&mut self, event: &XmlEvent<'e>) -> Result<()> {
+    fn step(&mut self, event: Piece<'_>) -> Result<()> {
         match (self.state, event) {
-            (State::SeekingBus, XmlEvent::Start { name, .. }) if name == "bus" => {
-                self.begin_bus();
-            }
+            (State::SeekingBus, Piece::Start(b"bus")) => self.begin_bus(),
             (State::SeekingBus, _) => {}
-            (State::InBus, XmlEvent::Start { .. }) => {
+            (State::InBus, Piece::Start(_)) => {
                 // The fragments' bytes now live on in a field value, or are dropped.
                 self.held -= self.fragments.len();
                 self.fragments.clear();
             }
-            (State::InBus, XmlEvent::Text(text)) => self.push_text(text)?,
-            (State::InBus, XmlEvent::End(name)) if name == "bus" => {
+            (State::InBus, Piece::Text(text)) => self.push_text(text)?,
+            (State::InBus, Piece::End(b"bus")) => {
                 self.state = State::SeekingBus;
                 self.target.send(&self.record)?;
             }
-            (State::InBus, XmlEvent::End(name)) => self.set_field(name)?,
+            (State::InBus, Piece::End(name)) => self.set_field(name)?,
         }
         Ok(())
+    }
+}
+
+/// `text` as a `str`, or an error saying that `what` is not UTF-8 (only a damaged or
+/// hand-made stream can hold such text: co-xml sends UTF-8).
+fn utf8<'t>(text: &'t [u8], what: &str) -> Result<&'t str> {
+    std::str::from_utf8(text).map_err(|e| {
+        Error::Other(format!(
+            "{what} in a <bus> element is not valid UTF-8 (bad byte {} bytes into it)",
+            e.valid_up_to()
+        ))
+    })
+}
+
+impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {
+    #[inline]
+    fn send(&mut self, event: &XmlEvent<'e>) -> Result<()> {
+        self.step(match event {
+            XmlEvent::Start { name, .. } => Piece::Start(name.as_bytes()),
+            XmlEvent::Text(text) => Piece::Text(text.as_bytes()),
+            XmlEvent::End(name) => Piece::End(name.as_bytes()),
+        })
     }
 
     fn flush(&mut self) -> Result<()> {
@@ -204,13 +245,92 @@ impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {
     }
 }
 
+impl<'e, S: for<'a> Sink<Record<'a>>> Sink<WireEvent<'e>> for BusesToDicts<S> {
+    #[inline]
+    fn send(&mut self, event: &WireEvent<'e>) -> Result<()> {
+        self.step(match event {
+            WireEvent::Start { name, .. } => Piece::Start(name.0),
+            WireEvent::Text(text) => Piece::Text(text.0),
+            WireEvent::End(name) => Piece::End(name.0),
+        })
+    }
+
+    fn flush(&mut self) -> Result<()> {
+        self.target.flush()
+    }
+
+    fn close(&mut self) -> Result<()> {
+        self.target.close()
+    }
+}
+
+/// An [`XmlEvent`] as `co-buses` decodes it from the link: the same encoding (the variants
+/// in the same order, each string its length and bytes), read without the per-string UTF-8
+/// check, names and text borrowed from the frame.
+#[derive(Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum WireEvent<'a> {
+    Start {
+        #[serde(borrow)]
+        name: RawText<'a>,
+        #[serde(borrow)]
+        attrs: Vec<(RawText<'a>, RawText<'a>)>,
+    },
+    Text(#[serde(borrow)] RawText<'a>),
+    End(#[serde(borrow)] RawText<'a>),
+}
+
+/// A string of the link read as bytes, not yet checked to be UTF-8.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RawText<'a>(pub &'a [u8]);
+
+impl Serialize for RawText<'_> {
+    fn serialize<Z: Serializer>(&self, serializer: Z) -> std::result::Result<Z::Ok, Z::Error> {
+        serializer.serialize_bytes(self.0)
+    }
+}
+
+impl<'de: 'a, 'a> Deserialize<'de> for RawText<'a> {
+    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> std::result::Result<Self, D::Error> {
+        struct Visit;
+        impl<'de> serde::de::Visitor<'de> for Visit {
+            type Value = RawText<'de>;
+            fn expecting(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str("a string borrowed from the frame")
+            }
+            fn visit_borrowed_bytes<E>(
+                self,
+                bytes: &'de [u8],
+            ) -> std::result::Result<Self::Value, E> {
+                Ok(RawText(bytes))
+            }
+            fn visit_borrowed_str<E>(self, text: &'de str) -> std::result::Result<Self::Value, E> {
+                Ok(RawText(text.as_bytes()))
+            }
+        }
+        deserializer.deserialize_bytes(Visit)
+    }
+}
+
+/// XML events decoded as [`WireEvent`]s: what `co-buses` reads.
+pub struct WireXml;
+
+impl Kind for WireXml {
+    const KIND: EventKind = EventKind::Xml;
+    type Event<'a> = WireEvent<'a>;
+    type Decoded<'a> = WireEvent<'a>;
+    fn event<'b, 'a: 'b>(decoded: &'b WireEvent<'a>) -> &'b WireEvent<'a> {
+        decoded
+    }
+}
+
 /// `co-buses`: XML events in, one record per bus out.
 pub fn run_buses(input: &InputArgs, output: &OutputArgs, max_record: usize) -> Result<()> {
     let mut reader = input.open()?;
     let writer = output.open(EventKind::Records)?;
     let mut buses =
         BusesToDicts::new(SendTo::<Records, File>::from_writer(writer)).with_max_record(max_record);
-    link::recv_from::<Xml, _, _>(&mut reader, "co-buses", &mut buses, &Shutdown::on_signals())
+    link::recv_from::<WireXml, _, _>(&mut reader, "co-buses", &mut buses, &Shutdown::on_signals())
 }
 
 #[cfg(test)]
@@ -267,5 +387,40 @@ mod tests {
                 "{'route': ''}"
             ]
         );
+    }
+
+    /// What co-xml encodes, co-buses decodes as the same event, and back.
+    #[test]
+    fn wire_events_read_xml_events_as_they_are_encoded() {
+        use crate::event::Attr;
+        use crate::link::codec;
+        let events = [
+            XmlEvent::Start {
+                name: "bus".into(),
+                attrs: vec![Attr {
+                    name: "k".into(),
+                    value: "é".into(),
+                }],
+            },
+            XmlEvent::Text("22 \u{1F68C}".into()),
+            XmlEvent::End("route".into()),
+        ];
+        let expected = [
+            WireEvent::Start {
+                name: RawText(b"bus"),
+                attrs: vec![(RawText(b"k"), RawText("é".as_bytes()))],
+            },
+            WireEvent::Text(RawText("22 \u{1F68C}".as_bytes())),
+            WireEvent::End(RawText(b"route")),
+        ];
+        for (event, wire) in events.iter().zip(&expected) {
+            let mut bytes = Vec::new();
+            codec::encode_into(event, &mut bytes).unwrap();
+            let (decoded, used) = codec::decode::<WireEvent<'_>>(&bytes).unwrap();
+            assert_eq!((&decoded, used), (wire, bytes.len()));
+            let mut again = Vec::new();
+            codec::encode_into(&decoded, &mut again).unwrap();
+            assert_eq!(again, bytes);
+        }
     }
 }

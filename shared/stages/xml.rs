@@ -37,6 +37,7 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
+use quick_xml::errors::IllFormedError;
 use quick_xml::escape::resolve_predefined_entity;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
@@ -51,9 +52,9 @@ use crate::sink::{deliver_then_close, Sink};
 use entities::Entities;
 
 pub use limits::XmlLimits;
-pub use position::LineCounter;
+use position::Window;
 
-/// Capacity of the buffered reader under the parser.
+/// Capacity of the window the parser reads from (it grows for a larger token).
 const READ_BUFFER: usize = 128 << 10;
 
 /// Parses the XML document read from `input` and sends its events to `target`, then closes
@@ -95,52 +96,147 @@ where
         offset: e.offset,
         message: e.message,
     })?;
-    let counter = LineCounter::with_capacity(READ_BUFFER, limits.max_token, input);
+    let mut window = Window::new(READ_BUFFER, limits.max_token, input);
     let mut handler = EventHandler {
-        reader: Reader::from_reader(counter),
         text: String::new(),
         depth: 0,
-        open_names: 0,
+        names: String::new(),
+        name_starts: Vec::new(),
         root_closed: false,
         limits,
         seen: Seen::Nothing,
         entities: Entities::default(),
+        mark: 0,
+        doc_start: 0,
     };
-    let config = handler.reader.config_mut();
-    config.trim_text(false);
-    config.check_end_names = true;
-    let mut buf = Vec::with_capacity(4096);
+    let mut keep = 0;
     loop {
-        if handler.reader.get_ref().buffer_is_empty() {
-            target.flush()?;
-        }
+        // About to read, which may block: what was produced goes downstream first.
+        target.flush()?;
         if signals::stop_requested() {
             return Ok(());
         }
-        buf.clear();
-        handler.reader.get_mut().mark();
-        let event = match handler.reader.read_event_into(&mut buf) {
-            Ok(event) => event,
-            Err(quick_xml::Error::Io(e)) => {
-                // Not a syntax error: say where the token that could not be read begins.
-                let offset = handler.reader.get_ref().mark_offset();
-                return Err(handler.error_at(offset, e.to_string()));
-            }
-            Err(e) => {
-                let mut offset = handler.reader.error_position();
-                if matches!(e, quick_xml::Error::Encoding(_)) {
-                    let counter = handler.reader.get_ref();
-                    offset = counter.invalid_utf8_since_mark().unwrap_or(offset);
-                }
-                handler.check_chars(offset)?;
-                return Err(handler.error_at(offset, e.to_string()));
-            }
-        };
-        let end = handler.reader.get_ref().position();
-        handler.check_chars(end)?;
-        if !handler.handle(event, target)? {
-            return Ok(());
+        if let Err(e) = window.refill(keep) {
+            let offset = window.offset(0);
+            return Err(locate(&window, handler.error_at(offset, e.to_string())));
         }
+        // The unfinished event kept by the refill now starts the window.
+        match parse_window(&window, &mut handler, 0, target) {
+            Ok(Some(unfinished)) => keep = unfinished,
+            Ok(None) => return Ok(()),
+            Err(e) => return Err(locate(&window, e)),
+        }
+    }
+}
+
+/// Parses the window from `from` (an index in it), sending every event that is whole;
+/// returns where the first unfinished one starts (to parse again once more bytes are read),
+/// or `None` at the end of the document.
+///
+/// quick-xml reads the window as one borrowed slice, so names and text are never copied. An
+/// event is unfinished when the parse ran into the end of what was read (before the end of
+/// the input): character data cut there is sent up to a safe point, anything else is parsed
+/// again from its start by a fresh reader. Between two events quick-xml keeps no state this
+/// driver does not (end tags are matched here), so a fresh reader carries on where the last
+/// one stopped.
+fn parse_window<R: Read, S>(
+    window: &Window<R>,
+    handler: &mut EventHandler,
+    mut from: usize,
+    target: &mut S,
+) -> Result<Option<usize>>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
+    let bytes = window.bytes();
+    let eof = window.at_eof();
+    // A byte order mark opens the document; anywhere else it is a U+FEFF in character data,
+    // which a fresh reader would drop (it takes it for the mark): say so here.
+    while bytes[from..].starts_with(b"\xEF\xBB\xBF") {
+        handler.mark = window.offset(from);
+        if handler.mark == 0 {
+            handler.doc_start = 3;
+        } else {
+            handler.text("\u{FEFF}")?;
+        }
+        from += 3;
+    }
+    let mut reader = Reader::from_reader(&bytes[from..]);
+    let config = reader.config_mut();
+    config.trim_text(false);
+    config.check_end_names = false;
+    config.allow_unmatched_ends = true;
+    let mut pos = from;
+    loop {
+        handler.mark = window.offset(pos);
+        let event = reader.read_event();
+        let end = from + reader.buffer_position() as usize;
+        let unfinished = !eof && end >= bytes.len();
+        match event {
+            Err(e) => {
+                // Cut by the end of the window (`<!` needs a few bytes more to say what it is).
+                if !eof && (unfinished || bytes.len() - pos < 16) {
+                    return Ok(Some(pos));
+                }
+                let mut offset = window.offset(from) + reader.error_position();
+                if matches!(e, quick_xml::Error::Encoding(_)) {
+                    offset = window.invalid_utf8_from(pos).unwrap_or(offset);
+                }
+                check_chars(window, handler, offset)?;
+                return Err(handler.error_at(offset, e.to_string()));
+            }
+            Ok(Event::Eof) if !eof => return Ok(Some(pos)),
+            Ok(Event::Text(text)) if unfinished => {
+                // More of this text may follow: send it up to a point where nothing can
+                // straddle the cut (`]]>`, `\r\n`), and parse the rest again with more bytes.
+                let raw = text.as_bytes();
+                let safe = raw.len()
+                    - raw
+                        .iter()
+                        .rev()
+                        .take_while(|&&b| b == b']' || b == b'\r')
+                        .count();
+                check_chars(window, handler, window.offset(pos + safe))?;
+                handler.text(&text[..safe])?;
+                return Ok(Some(pos + safe));
+            }
+            Ok(event) => {
+                check_chars(window, handler, window.offset(end))?;
+                if !handler.handle(event, target)? {
+                    return Ok(None);
+                }
+                pos = end;
+            }
+        }
+    }
+}
+
+/// Fails at the first character XML does not allow, if the parse has read past it.
+fn check_chars<R: Read>(window: &Window<R>, handler: &EventHandler, upto: u64) -> Result<()> {
+    match window.bad_char_before(upto) {
+        None => Ok(()),
+        Some(at) => Err(handler.error_at(
+            at,
+            "a character XML does not allow (a control character or U+FFFE/U+FFFF)".into(),
+        )),
+    }
+}
+
+/// Fills in the line and column of an XML error (its offset is in the window).
+fn locate<R: Read>(window: &Window<R>, error: Error) -> Error {
+    match error {
+        Error::Xml {
+            offset, message, ..
+        } => {
+            let (line, column) = window.line_column(offset);
+            Error::Xml {
+                line,
+                column,
+                offset,
+                message,
+            }
+        }
+        other => other,
     }
 }
 
@@ -157,17 +253,18 @@ enum Seen {
     Root,
 }
 
-/// The parse in progress: the reader, the character data gathered since the last tag, and
-/// where we are in the element tree.
-struct EventHandler<R: Read> {
-    reader: Reader<LineCounter<R>>,
+/// The parse in progress: the character data gathered since the last tag, and where we are
+/// in the element tree.
+struct EventHandler {
     /// Character data since the last tag, decoded (entities, CDATA, line ends). Reused, so
     /// text costs no allocation once it has grown to the longest run.
     text: String,
     /// Open elements.
     depth: usize,
-    /// Bytes of the open elements' names (the parser keeps them to check end tags).
-    open_names: usize,
+    /// The names of the open elements, one after the other, to match end tags against
+    /// (bounded by `--max-token`), and where each starts.
+    names: String,
+    name_starts: Vec<usize>,
     limits: XmlLimits,
     seen: Seen,
     /// General entities declared in the DOCTYPE.
@@ -175,9 +272,14 @@ struct EventHandler<R: Read> {
     /// True once the root element has ended: anything but whitespace, comments and
     /// processing instructions after it is an error.
     root_closed: bool,
+    /// Stream offset where the event being handled starts.
+    mark: u64,
+    /// Stream offset where the document starts (after a byte order mark): the only place
+    /// for an XML declaration.
+    doc_start: u64,
 }
 
-impl<R: Read> EventHandler<R> {
+impl EventHandler {
     /// Handles one parser event; returns false at the end of the document.
     fn handle<S>(&mut self, event: Event<'_>, target: &mut S) -> Result<bool>
     where
@@ -186,7 +288,7 @@ impl<R: Read> EventHandler<R> {
         match event {
             Event::Start(start) => {
                 self.send_text(target)?;
-                self.open(start.name().as_ref().len())?;
+                self.open(start.name().into_inner())?;
                 self.start(&start, target)?;
             }
             Event::Empty(start) => {
@@ -197,28 +299,11 @@ impl<R: Read> EventHandler<R> {
             }
             Event::End(end) => {
                 self.send_text(target)?;
-                self.depth -= 1;
-                self.open_names -= end.name().as_ref().len();
-                self.end(Cow::Borrowed(end.name().into_inner()), target)?;
+                let name = end.name().into_inner();
+                self.close(name)?;
+                self.end(Cow::Borrowed(name), target)?;
             }
-            Event::Text(text) => {
-                if let Some(i) = checks::cdata_end_in_text(text.as_bytes()) {
-                    let at = self.reader.get_ref().mark_offset() + i as u64;
-                    return Err(self.error_at(at, "\"]]>\" in character data".into()));
-                }
-                if self.depth == 0 {
-                    if !text
-                        .bytes()
-                        .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-                    {
-                        return Err(self.error_at_mark("text outside the root element"));
-                    }
-                    self.seen = self.seen.max(Seen::Prolog);
-                } else {
-                    push_normalized(&mut self.text, &text);
-                    self.check_text_size()?;
-                }
-            }
+            Event::Text(text) => self.text(&text)?,
             Event::CData(cdata) => {
                 self.in_root("a CDATA section")?;
                 push_normalized(&mut self.text, &cdata);
@@ -242,49 +327,98 @@ impl<R: Read> EventHandler<R> {
                 self.seen = self.seen.max(Seen::Prolog);
             }
             Event::Decl(_) => {
-                if self.seen != Seen::Nothing || self.reader.get_ref().mark_offset() != 0 {
+                if self.seen != Seen::Nothing || self.mark != self.doc_start {
                     return Err(self.error_at_mark(
                         "an XML declaration that is not at the start of the document",
                     ));
                 }
                 self.seen = Seen::Prolog;
             }
-            Event::DocType(doctype) => {
-                if self.seen >= Seen::Doctype {
-                    let what = if self.seen == Seen::Root {
-                        "a DOCTYPE after the root element started"
-                    } else {
-                        "a second DOCTYPE"
-                    };
-                    return Err(self.error_at_mark(what));
-                }
-                self.seen = Seen::Doctype;
-                self.entities
-                    .declare_from_doctype(&doctype)
-                    .map_err(|why| self.error_at_mark(&why))?;
-            }
+            Event::DocType(doctype) => self.doctype(&doctype)?,
             Event::Eof => {
-                if self.depth > 0 {
-                    let message = format!(
-                        "the document ended inside {} open element{} (no closing tag)",
-                        self.depth,
-                        if self.depth == 1 { "" } else { "s" }
-                    );
-                    return Err(self.error_at_mark(&message));
-                }
-                if !self.root_closed {
-                    return Err(self.error_at_mark("no root element: the document is empty"));
-                }
+                self.at_end()?;
                 return Ok(false);
             }
         }
         Ok(true)
     }
 
+    /// Character data as written (no references: those are events of their own).
+    fn text(&mut self, raw: &str) -> Result<()> {
+        if let Some(i) = checks::cdata_end_in_text(raw.as_bytes()) {
+            let at = self.mark + i as u64;
+            return Err(self.error_at(at, "\"]]>\" in character data".into()));
+        }
+        if self.depth == 0 {
+            if !raw
+                .bytes()
+                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
+            {
+                return Err(self.error_at_mark("text outside the root element"));
+            }
+            self.seen = self.seen.max(Seen::Prolog);
+            return Ok(());
+        }
+        push_normalized(&mut self.text, raw);
+        self.check_text_size()
+    }
+
+    /// A DOCTYPE: where it may stand, and the entities it declares.
+    fn doctype(&mut self, doctype: &str) -> Result<()> {
+        if self.seen >= Seen::Doctype {
+            let what = if self.seen == Seen::Root {
+                "a DOCTYPE after the root element started"
+            } else {
+                "a second DOCTYPE"
+            };
+            return Err(self.error_at_mark(what));
+        }
+        self.seen = Seen::Doctype;
+        self.entities
+            .declare_from_doctype(doctype)
+            .map_err(|why| self.error_at_mark(&why))
+    }
+
+    /// The end of the input: the document must be whole.
+    fn at_end(&self) -> Result<()> {
+        if self.depth > 0 {
+            let message = format!(
+                "the document ended inside {} open element{} (no closing tag)",
+                self.depth,
+                if self.depth == 1 { "" } else { "s" }
+            );
+            return Err(self.error_at_mark(&message));
+        }
+        if !self.root_closed {
+            return Err(self.error_at_mark("no root element: the document is empty"));
+        }
+        Ok(())
+    }
+
+    /// Matches an end tag against the innermost open element, and closes it.
+    fn close(&mut self, name: &str) -> Result<()> {
+        let Some(&start) = self.name_starts.last() else {
+            let e = IllFormedError::UnmatchedEndTag(name.to_owned());
+            return Err(self.error_at_mark(&quick_xml::Error::IllFormed(e).to_string()));
+        };
+        if &self.names[start..] != name {
+            let e = IllFormedError::MismatchedEndTag {
+                expected: self.names[start..].to_owned(),
+                found: name.to_owned(),
+            };
+            return Err(self.error_at_mark(&quick_xml::Error::IllFormed(e).to_string()));
+        }
+        self.names.truncate(start);
+        self.name_starts.pop();
+        self.depth -= 1;
+        Ok(())
+    }
+
     /// Counts an element opening, within `--max-depth` and `--max-token`.
-    fn open(&mut self, name_len: usize) -> Result<()> {
+    fn open(&mut self, name: &str) -> Result<()> {
         self.depth += 1;
-        self.open_names += name_len;
+        self.name_starts.push(self.names.len());
+        self.names.push_str(name);
         if self.depth > self.limits.max_depth {
             let message = format!(
                 "elements nested deeper than {} levels (raise it with --max-depth)",
@@ -292,7 +426,7 @@ impl<R: Read> EventHandler<R> {
             );
             return Err(self.error_at_mark(&message));
         }
-        if self.open_names > self.limits.max_token {
+        if self.names.len() > self.limits.max_token {
             let message = format!(
                 "the names of the open elements take over {} bytes (raise it with --max-token)",
                 self.limits.max_token
@@ -351,7 +485,7 @@ impl<R: Read> EventHandler<R> {
         if let Some(i) = memchr::memchr(b'<', attr.value.as_bytes()) {
             // The value is a slice of the tag, which starts one byte after the mark.
             let in_tag = (attr.value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
-            let at = self.reader.get_ref().mark_offset() + 1 + (in_tag + i) as u64;
+            let at = self.mark + 1 + (in_tag + i) as u64;
             let message = format!("\"<\" in the value of attribute {key}");
             return Err(self.error_at(at, message));
         }
@@ -391,17 +525,6 @@ impl<R: Read> EventHandler<R> {
             }
         }
         Ok(value)
-    }
-
-    /// Fails at the first character XML does not allow, if the parse has read past it.
-    fn check_chars(&self, upto: u64) -> Result<()> {
-        match self.reader.get_ref().bad_char_before(upto) {
-            None => Ok(()),
-            Some(at) => Err(self.error_at(
-                at,
-                "a character XML does not allow (a control character or U+FFFE/U+FFFF)".into(),
-            )),
-        }
     }
 
     /// Sends `('end', name)`, noting when the root element closes.
@@ -473,15 +596,15 @@ impl<R: Read> EventHandler<R> {
 
     /// An error about the event that starts where the last read began.
     fn error_at_mark(&self, message: &str) -> Error {
-        let offset = self.reader.get_ref().mark_offset();
-        self.error_at(offset, message.to_owned())
+        self.error_at(self.mark, message.to_owned())
     }
 
+    /// An error at stream offset `offset`; the driver fills in its line and column
+    /// ([`locate`]), which only the window can tell.
     fn error_at(&self, offset: u64, message: String) -> Error {
-        let (line, column) = self.reader.get_ref().line_column(offset);
         Error::Xml {
-            line,
-            column,
+            line: 0,
+            column: 0,
             offset,
             message,
         }

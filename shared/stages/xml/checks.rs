@@ -3,9 +3,9 @@
 //! character data, `<` in attribute values, `--` in comments, names made of name characters,
 //! reserved processing-instruction targets.
 //!
-//! Raw characters are checked once per read buffer ([`first_bad_char`]), not per token; the
-//! driver reports the first one only when the parse reaches it, so an earlier error keeps its
-//! place.
+//! Raw characters are checked once per read ([`scan`], which also counts line ends), not per
+//! token; the driver reports the first one only when the parse reaches it, so an earlier
+//! error keeps its place.
 
 /// Offset in `bytes` of the first character XML 1.0 does not allow: a control character other
 /// than tab, line feed and carriage return (NUL included), or U+FFFE / U+FFFF.
@@ -25,6 +25,45 @@ pub fn first_bad_char(bytes: &[u8]) -> Option<usize> {
     control
 }
 
+/// One pass over freshly read bytes (`bytes[fresh..]`, after up to two bytes already seen):
+/// their line ends, and the offset in `bytes` of the first character XML does not allow.
+///
+/// Blocks of 64 bytes are summed and flagged without branches (the compiler makes wide
+/// compares of it); only a flagged block (a control character, or 0xEF, which starts
+/// U+FFFE/U+FFFF) is looked at closely.
+pub fn scan(bytes: &[u8], fresh: usize) -> (usize, Option<usize>) {
+    let new = &bytes[fresh..];
+    let mut lines = 0;
+    let mut suspect = bytes[..fresh].contains(&0xEF).then_some(0);
+    let mut blocks = new.chunks_exact(64);
+    for (k, block) in (&mut blocks).enumerate() {
+        let (mut ends, mut odd) = (0u8, 0u8);
+        for &b in block {
+            ends += u8::from(b == b'\n');
+            odd |= u8::from((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
+                | u8::from(b == 0xEF);
+        }
+        lines += usize::from(ends);
+        if odd != 0 && suspect.is_none() {
+            suspect = Some(k * 64);
+        }
+    }
+    let rest = blocks.remainder();
+    lines += memchr::memchr_iter(b'\n', rest).count();
+    if suspect.is_none()
+        && rest
+            .iter()
+            .any(|&b| b == 0xEF || (b < 0x20 && !matches!(b, b'\t' | b'\n' | b'\r')))
+    {
+        suspect = Some(new.len() - rest.len());
+    }
+    let bad = suspect.and_then(|at| {
+        let from = (fresh + at).saturating_sub(2);
+        first_bad_char(&bytes[from..]).map(|i| from + i)
+    });
+    (lines, bad)
+}
+
 /// True for a character XML 1.0 allows (what a character reference may stand for).
 pub fn is_xml_char(c: char) -> bool {
     matches!(c, '\t' | '\n' | '\r' | '\u{20}'..='\u{D7FF}' | '\u{E000}'..='\u{FFFD}' | '\u{10000}'..)
@@ -32,6 +71,15 @@ pub fn is_xml_char(c: char) -> bool {
 
 /// Why `name` is not an XML name, if it is not.
 pub fn bad_name(name: &str) -> Option<&'static str> {
+    // Nearly every name is ASCII letters, digits and a few signs: settle those bytewise.
+    if let Some((&first, rest)) = name.as_bytes().split_first() {
+        let start = first.is_ascii_alphabetic() || first == b'_' || first == b':';
+        let ascii_name =
+            |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.');
+        if start && rest.iter().all(ascii_name) {
+            return None;
+        }
+    }
     let mut chars = name.chars();
     match chars.next() {
         None => Some("an empty name"),
@@ -58,7 +106,10 @@ fn is_name_char(c: char) -> bool {
 
 /// Offset of `]]>` in raw character data, which XML forbids there.
 pub fn cdata_end_in_text(raw: &[u8]) -> Option<usize> {
-    memchr::memmem::find(raw, b"]]>")
+    // `>` is rare in text: look for it first, then at what stands before it.
+    memchr::memchr_iter(b'>', raw)
+        .find(|&i| i >= 2 && raw[i - 2..i] == *b"]]")
+        .map(|i| i - 2)
 }
 
 /// Why a comment's content is not allowed: `--` inside, or a `-` right before the end.
@@ -103,5 +154,22 @@ mod tests {
         assert!(bad_name("1bus").is_some() && bad_name("a b").is_some());
         assert!(bad_comment(b" a -- b ").is_some() && bad_comment(b" a - b ").is_none());
         assert!(bad_pi(b"XmL version='1.0'").is_some() && bad_pi(b"xml-stylesheet x").is_none());
+        assert_eq!(cdata_end_in_text(b"a]>]]]>"), Some(4));
+        assert_eq!(cdata_end_in_text(b">]]"), None);
+    }
+
+    /// The fast pass agrees with the plain one wherever the fresh bytes start.
+    #[test]
+    fn scan_finds_line_ends_and_the_first_bad_character() {
+        let mut doc = "ab\ncd\u{FFFD}\n".repeat(40).into_bytes();
+        assert_eq!(scan(&doc, 0), (80, None));
+        doc.extend_from_slice("x\u{FFFE}y\0".as_bytes());
+        let at = doc.len() - 5;
+        for fresh in [0, 1, 2, 100, at - 1, at, at + 1] {
+            let (lines, bad) = scan(&doc, fresh);
+            assert_eq!(lines, memchr::memchr_iter(b'\n', &doc[fresh..]).count());
+            assert_eq!(bad, Some(at), "fresh from {fresh}");
+        }
+        assert_eq!(scan(b"\x01", 0), (0, Some(0)));
     }
 }
