@@ -245,10 +245,13 @@ impl<'e, S: for<'a> Sink<Record<'a>>> Sink<XmlEvent<'e>> for BusesToDicts<S> {
     }
 }
 
-impl<'e, S: for<'a> Sink<Record<'a>>> Sink<WireEvent<'e>> for BusesToDicts<S> {
+/// [`BusesToDicts`] fed straight from the link: what `co-buses` runs.
+pub struct FromWire<S>(pub BusesToDicts<S>);
+
+impl<'e, S: for<'a> Sink<Record<'a>>> Sink<WireEvent<'e>> for FromWire<S> {
     #[inline]
     fn send(&mut self, event: &WireEvent<'e>) -> Result<()> {
-        self.step(match event {
+        self.0.step(match event {
             WireEvent::Start { name, .. } => Piece::Start(name.0),
             WireEvent::Text(text) => Piece::Text(text.0),
             WireEvent::End(name) => Piece::End(name.0),
@@ -256,11 +259,11 @@ impl<'e, S: for<'a> Sink<Record<'a>>> Sink<WireEvent<'e>> for BusesToDicts<S> {
     }
 
     fn flush(&mut self) -> Result<()> {
-        self.target.flush()
+        self.0.target.flush()
     }
 
     fn close(&mut self) -> Result<()> {
-        self.target.close()
+        self.0.target.close()
     }
 }
 
@@ -328,8 +331,9 @@ impl Kind for WireXml {
 pub fn run_buses(input: &InputArgs, output: &OutputArgs, max_record: usize) -> Result<()> {
     let mut reader = input.open()?;
     let writer = output.open(EventKind::Records)?;
-    let mut buses =
+    let buses =
         BusesToDicts::new(SendTo::<Records, File>::from_writer(writer)).with_max_record(max_record);
+    let mut buses = FromWire(buses);
     link::recv_from::<WireXml, _, _>(&mut reader, "co-buses", &mut buses, &Shutdown::on_signals())
 }
 

@@ -118,7 +118,7 @@ where
         }
         if let Err(e) = window.refill(keep) {
             let offset = window.offset(0);
-            return Err(locate(&window, handler.error_at(offset, e.to_string())));
+            return Err(locate(&window, xml_error(offset, e.to_string())));
         }
         // The unfinished event kept by the refill now starts the window.
         match parse_window(&window, &mut handler, 0, target) {
@@ -182,8 +182,8 @@ where
                 if matches!(e, quick_xml::Error::Encoding(_)) {
                     offset = window.invalid_utf8_from(pos).unwrap_or(offset);
                 }
-                check_chars(window, handler, offset)?;
-                return Err(handler.error_at(offset, e.to_string()));
+                check_chars(window, offset)?;
+                return Err(xml_error(offset, e.to_string()));
             }
             Ok(Event::Eof) if !eof => return Ok(Some(pos)),
             Ok(Event::Text(text)) if unfinished => {
@@ -196,12 +196,12 @@ where
                         .rev()
                         .take_while(|&&b| b == b']' || b == b'\r')
                         .count();
-                check_chars(window, handler, window.offset(pos + safe))?;
+                check_chars(window, window.offset(pos + safe))?;
                 handler.text(&text[..safe])?;
                 return Ok(Some(pos + safe));
             }
             Ok(event) => {
-                check_chars(window, handler, window.offset(end))?;
+                check_chars(window, window.offset(end))?;
                 if !handler.handle(event, target)? {
                     return Ok(None);
                 }
@@ -212,13 +212,24 @@ where
 }
 
 /// Fails at the first character XML does not allow, if the parse has read past it.
-fn check_chars<R: Read>(window: &Window<R>, handler: &EventHandler, upto: u64) -> Result<()> {
+fn check_chars<R: Read>(window: &Window<R>, upto: u64) -> Result<()> {
     match window.bad_char_before(upto) {
         None => Ok(()),
-        Some(at) => Err(handler.error_at(
+        Some(at) => Err(xml_error(
             at,
             "a character XML does not allow (a control character or U+FFFE/U+FFFF)".into(),
         )),
+    }
+}
+
+/// An error at stream offset `offset`; [`locate`] fills in its line and column, which only
+/// the window can tell.
+fn xml_error(offset: u64, message: String) -> Error {
+    Error::Xml {
+        line: 0,
+        column: 0,
+        offset,
+        message,
     }
 }
 
@@ -347,7 +358,7 @@ impl EventHandler {
     fn text(&mut self, raw: &str) -> Result<()> {
         if let Some(i) = checks::cdata_end_in_text(raw.as_bytes()) {
             let at = self.mark + i as u64;
-            return Err(self.error_at(at, "\"]]>\" in character data".into()));
+            return Err(xml_error(at, "\"]]>\" in character data".into()));
         }
         if self.depth == 0 {
             if !raw
@@ -487,7 +498,7 @@ impl EventHandler {
             let in_tag = (attr.value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
             let at = self.mark + 1 + (in_tag + i) as u64;
             let message = format!("\"<\" in the value of attribute {key}");
-            return Err(self.error_at(at, message));
+            return Err(xml_error(at, message));
         }
         let budget = self
             .limits
@@ -596,18 +607,7 @@ impl EventHandler {
 
     /// An error about the event that starts where the last read began.
     fn error_at_mark(&self, message: &str) -> Error {
-        self.error_at(self.mark, message.to_owned())
-    }
-
-    /// An error at stream offset `offset`; the driver fills in its line and column
-    /// ([`locate`]), which only the window can tell.
-    fn error_at(&self, offset: u64, message: String) -> Error {
-        Error::Xml {
-            line: 0,
-            column: 0,
-            offset,
-            message,
-        }
+        xml_error(self.mark, message.to_owned())
     }
 }
 
@@ -652,6 +652,59 @@ mod tests {
         xml_events(doc.as_bytes(), &mut printer)?;
         let text = String::from_utf8(printer.into_inner()).unwrap();
         Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    /// Hands out at most `step` bytes per read, so events are cut at every possible place.
+    struct Trickle<'d> {
+        doc: &'d [u8],
+        step: usize,
+    }
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.step.min(out.len()).min(self.doc.len());
+            out[..n].copy_from_slice(&self.doc[..n]);
+            self.doc = &self.doc[n..];
+            Ok(n)
+        }
+    }
+
+    fn events_read_by(doc: &[u8], step: usize, window: usize) -> Result<Vec<String>> {
+        let mut printer = Printer::new(Vec::new());
+        let limits = XmlLimits {
+            max_token: window,
+            ..XmlLimits::default()
+        };
+        xml_events_within(Trickle { doc, step }, limits, &mut printer)?;
+        let text = String::from_utf8(printer.into_inner()).unwrap();
+        Ok(text.lines().map(str::to_owned).collect())
+    }
+
+    /// Whatever the reads cut (a tag, a reference, a `\r\n`, a `]]`, a character, a U+FEFF),
+    /// the events are those of the whole document, and so is an error's place.
+    #[test]
+    fn events_do_not_depend_on_where_reads_end() {
+        let doc = "\u{FEFF}<?xml version=\"1.0\"?>\r\n<!DOCTYPE r [<!ENTITY e \"é&amp;\">]>\r\n\
+            <r a=\"x &lt; y\"><b>one\r\ntwo ]] ]&gt; &e; &#x1F68C;</b><!-- c --><?p i?>\
+            <c><![CDATA[<\u{FEFF}>]]>\u{FEFF}\u{FEFF}x\r</c><d/>\u{FEFF}</r>\n";
+        let whole = events(doc).unwrap();
+        assert!(whole.len() > 10, "{whole:?}");
+        for step in 1..9 {
+            assert_eq!(
+                events_read_by(doc.as_bytes(), step, 1 << 20).unwrap(),
+                whole
+            );
+        }
+        let broken = "<r>\n<b>x</b>\n  <c>]]></c></r>";
+        let error = events(broken).unwrap_err().to_string();
+        assert!(
+            error.starts_with("malformed XML at 3:6 (byte 18)"),
+            "{error}"
+        );
+        for step in 1..9 {
+            let e = events_read_by(broken.as_bytes(), step, 1 << 20).unwrap_err();
+            assert_eq!(e.to_string(), error);
+        }
     }
 
     #[test]

@@ -40,7 +40,10 @@ pub fn scan(bytes: &[u8], fresh: usize) -> (usize, Option<usize>) {
         let (mut ends, mut odd) = (0u8, 0u8);
         for &b in block {
             ends += u8::from(b == b'\n');
-            odd |= u8::from((b < 0x20) & (b != b'\t') & (b != b'\n') & (b != b'\r'))
+            odd |= u8::from(b < 0x20)
+                & u8::from(b != b'\t')
+                & u8::from(b != b'\n')
+                & u8::from(b != b'\r')
                 | u8::from(b == 0xEF);
         }
         lines += usize::from(ends);
