@@ -6,12 +6,17 @@
 #    same file, runs interleaved. Aim: the launcher adds under 5%.
 # 2. Start and stop of a 10-stage graph on empty input, through `copipe run` and as a shell
 #    pipe. Aim: the launcher adds under 50 ms.
+# 3. Start-up at scale (issue 15, point 9): a chain of N stages (co-lines /dev/null, N-2
+#    co-chaos, co-printer) on empty input, start to exit, for N in SIZES (1000 2000 5000
+#    10000), under the usual soft limit of 1024 descriptors. Aim: 10,000 stages under 5 s,
+#    growing linearly (time per stage flat).
 #
 # Prints medians of RUNS runs (5 by default) and the ratios. Timings only; nothing asserted.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 
 RUNS=${RUNS:-5}
+SIZES=${SIZES:-1000 2000 5000 10000}
 BUSES=${BUSES:-100000}
 cargo build --release --quiet
 B=$PWD/target/release
@@ -68,3 +73,44 @@ echo "10-stage graph on empty input, median of $((RUNS * 4)):"
 echo "  shell pipe    ${ts} ms"
 echo "  copipe run    ${tc} ms"
 echo "  launcher adds $((tc - ts)) ms  (aim < 50 ms)"
+
+# A chain of $1 stages, as a spec file.
+chain_spec() {
+    local n=$1 i
+    {
+        printf 'co-lines /dev/null'
+        for ((i = 2; i < n; i++)); do printf ' | co-chaos'; done
+        printf ' | co-printer\n'
+    } >"$WORK/chain-$n.pipe"
+}
+# The floor: what starting one stage process costs on this machine, without the launcher
+# (a shell starting co-chaos --version 500 times, one after the other).
+floor_s=$( (TIMEFORMAT='%R'; time (for _ in $(seq 500); do "$B/co-chaos" --version >/dev/null; done)) 2>&1 | tail -1)
+floor_ms=$(awk -v t="$floor_s" 'BEGIN { printf "%.3f", 1000 * t / 500 }')
+# Every stage runs 3 threads, each taking a process id: a size that would leave fewer than
+# 500 of kernel.pid_max free (with the threads running now) is skipped, not run into the
+# limit (where every fork on the machine fails).
+pid_max=$(cat /proc/sys/kernel/pid_max)
+echo "chains of N stages on empty input, start to exit, soft limit 1024 descriptors (load: $(cut -d' ' -f1-3 /proc/loadavg)):"
+echo "  floor: a shell starts one co-chaos --version in ${floor_ms} ms"
+printf '  %6s %9s %12s %14s %10s %9s\n' N wall_s ms_per_stage "cpu_s(u+s)" "x_first" "x_floor"
+first=""
+for n in $SIZES; do
+    tasks=$(ps -eL --no-headers | wc -l)
+    if [ $((n * 3 + tasks + 500)) -gt "$pid_max" ]; then
+        echo "  $n: skipped: 3 threads a stage and the $tasks running now need more than kernel.pid_max ($pid_max)"
+        continue
+    fi
+    chain_spec "$n"
+    t=$( (
+        ulimit -Sn 1024
+        TIMEFORMAT='%R %U %S'
+        { time "$B/copipe" run "$WORK/chain-$n.pipe" >/dev/null; } 2>&1
+    ) | tail -1)
+    read -r wall user sys <<<"$t"
+    [ -z "$first" ] && first=$(awk -v w="$wall" -v n="$n" 'BEGIN { print w / n }')
+    awk -v n="$n" -v w="$wall" -v u="$user" -v s="$sys" -v f="$first" -v fl="$floor_ms" 'BEGIN {
+        printf "  %6d %9.2f %12.3f %14.2f %10.2f %9.2f\n", n, w, 1000 * w / n, u + s, (w / n) / f, 1000 * w / n / fl }'
+done
+echo "  (x_first: time per stage against the first size, 1.0 is linear; x_floor: against the"
+echo "  floor, one process started by a shell. Aim: 10000 stages < 5 s.)"

@@ -60,3 +60,9 @@ for kind in small large; do
   echo "  $kind: copipe moves $(printf '%.2f' "$(awk "BEGIN{print $tk / $tc}")")x of cat|cat|cat's throughput"
 done
 echo "aims: >= 3,000,000 small events/s per link; large lines >= 0.5x of cat"
+
+# What the link's safety nets cost (issue 15): the CRC-32 per frame and the 20 ms flush
+# latency's clock read per event, as shares of a link's CPU time, measured in one run.
+echo
+cargo build --release --quiet --example link_costs
+target/release/examples/link_costs

@@ -560,4 +560,27 @@ mod tests {
             assert!(at(link.from) < at(link.to), "{order:?}");
         }
     }
+
+    /// Where a drain stops a graph: the first stage on each path that writes events (issue
+    /// 15, point 1), never a source in the middle of the text it writes.
+    #[test]
+    fn a_drain_stops_where_events_enter_the_graph() {
+        let table: [(&str, &[usize]); 5] = [
+            ("co-lines log | co-grep a | co-printer", &[1]),
+            ("co-gen-buses | co-xml | co-buses | co-printer", &[2]),
+            // co-printer writes text again: the co-lines after it is another entry.
+            ("co-follow f | co-printer | co-lines | co-printer", &[1, 3]),
+            // A path that never reaches events stops at its last stage.
+            ("co-gen-buses | cat", &[2]),
+            // A program that did not describe itself writes what it may: it is stopped.
+            ("cat f | co-lines | co-printer", &[1]),
+        ];
+        for (text, want) in table {
+            let graph = plan_with(text, &helpers()).unwrap();
+            let got: Vec<usize> = (graph.drain_points().into_iter())
+                .map(|i| graph.nodes[i].position)
+                .collect();
+            assert_eq!(got, want, "{text}");
+        }
+    }
 }

@@ -140,7 +140,7 @@ pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> 
     let spawn_options = SpawnOptions {
         on_branch_close: options.on_branch_close,
         stats_dir: stats_dir.as_deref(),
-        live_ms: session.as_ref().map(|_| session::LIVE_MS),
+        live_ms: session.as_ref().map(|_| live_ms(graph.nodes.len())),
     };
     let (started, spawn_error) = spawn::spawn_all(graph, &spawn_options, &mut hosts);
     if let Some(session) = &mut session {
@@ -195,6 +195,18 @@ pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> 
         return Err(e);
     }
     Ok(code)
+}
+
+/// The most statistics files a graph's stages rewrite per second, all together.
+const LIVE_WRITES_PER_SEC: u64 = 1000;
+
+/// How often each stage refreshes its live statistics (for `copipe top`): every
+/// [`session::LIVE_MS`], or less often in a graph so large that its stages' writes would
+/// add up to more than [`LIVE_WRITES_PER_SEC`] files a second. (Each refresh writes a file:
+/// 5,000 stages every 200 ms kept the machine busy writing 25,000 files a second, and
+/// starting them took minutes.)
+fn live_ms(stages: usize) -> u64 {
+    session::LIVE_MS.max(stages as u64 * 1000 / LIVE_WRITES_PER_SEC)
 }
 
 /// Forwards each host's reports to the supervisor, leaving a remote stage's link
