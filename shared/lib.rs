@@ -68,6 +68,7 @@ pub mod error;
 pub mod event;
 pub mod launch;
 pub mod link;
+pub mod nats;
 pub mod observe;
 pub mod protocol;
 pub mod remote;

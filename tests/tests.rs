@@ -30,6 +30,8 @@ mod environments;
 mod examples_seed;
 mod launcher;
 mod link_errors;
+mod nats;
+mod nats_server;
 mod observe;
 mod python_stages;
 mod reliability;
