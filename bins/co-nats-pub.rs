@@ -1,4 +1,4 @@
-//! co-nats-pub: a link's events into a NATS JetStream subject.
+//! co-nats-pub: a link's events into a NATS subject (a `JetStream` stream).
 use std::process::ExitCode;
 use std::time::Duration;
 
@@ -11,7 +11,7 @@ use copipe::run;
 
 const INFO: StageInfo = StageInfo::new("co-nats-pub", Port::Any, Port::None);
 
-/// Publish the input's events to a NATS JetStream subject: a durable link that outlives this
+/// Publish the input's events to a NATS subject (a `JetStream` stream): a durable link that outlives this
 /// process.
 ///
 /// The events are stored in the stream COPIPE_<SUBJECT> (created if needed) under
@@ -31,7 +31,7 @@ struct Args {
     /// Bytes the stream may hold; once full, publishing waits for consumers (back-pressure).
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 30)]
     max_bytes: i64,
-    /// Largest message, in bytes (capped by the server's max_payload); larger frames are split.
+    /// Largest message, in bytes (capped by the server's maximum payload); larger frames are split.
     #[arg(long, value_name = "BYTES", default_value_t = 1 << 20)]
     message_bytes: usize,
     /// Seconds to keep retrying while the server is unreachable before failing.
@@ -52,6 +52,6 @@ fn main() -> ExitCode {
             message_bytes: args.message_bytes,
             retry_for: Duration::from_secs(args.retry_for),
         };
-        run_publish(INFO.name, &args.nats, &opts, &args.input)
+        run_publish(&INFO.name, &args.nats, &opts, &args.input)
     })
 }

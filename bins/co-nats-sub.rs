@@ -1,4 +1,4 @@
-//! co-nats-sub: the events of a NATS JetStream subject, through a durable consumer.
+//! co-nats-sub: the events of a NATS subject (a `JetStream` stream), through a durable consumer.
 use std::path::PathBuf;
 use std::process::ExitCode;
 use std::time::Duration;
@@ -12,7 +12,7 @@ use copipe::EventKind;
 
 const INFO: StageInfo = StageInfo::new("co-nats-sub", Port::None, Port::Any);
 
-/// Read the events co-nats-pub stored under a NATS JetStream subject, through a durable
+/// Read the events co-nats-pub stored under a NATS subject (a `JetStream` stream), through a durable
 /// consumer: a restart resumes after the last event written out.
 ///
 /// A message is acknowledged only once written. Into a regular file (--output FILE) a journal
@@ -35,7 +35,7 @@ struct Args {
     /// The kind of events expected (lines, xml, records); another kind is refused.
     #[arg(long, value_name = "KIND", value_parser = parse_kind)]
     kind: Option<EventKind>,
-    /// Messages delivered but not yet written out, at most (each at most max_payload bytes).
+    /// Messages delivered but not yet written out, at most (each at most the server's maximum payload).
     #[arg(long, value_name = "N", default_value_t = 16)]
     max_ack_pending: i64,
     /// Seconds to keep retrying while the server is unreachable before failing.
@@ -72,6 +72,6 @@ fn main() -> ExitCode {
             max_bytes: args.max_bytes,
             trim: !args.keep,
         };
-        run_subscribe(INFO.name, &args.nats, &opts)
+        run_subscribe(&INFO.name, &args.nats, &opts)
     })
 }

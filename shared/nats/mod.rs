@@ -1,6 +1,6 @@
-//! Durable links through NATS JetStream: `co-nats-pub` and `co-nats-sub`.
+//! Durable links through NATS `JetStream`: `co-nats-pub` and `co-nats-sub`.
 //!
-//! A pipe lives and dies with its two processes. A JetStream stream outlives them: the
+//! A pipe lives and dies with its two processes. A `JetStream` stream outlives them: the
 //! publisher stores the link's frames in a stream on a NATS server, and a durable consumer
 //! reads them back, on any machine that reaches the server, now or later. The stream keeps
 //! the link's meaning:
@@ -59,7 +59,7 @@ pub const FAILED: &str = "Copipe-Failed";
 /// Stream metadata key holding the kind of events.
 pub const META_KIND: &str = "copipe.kind";
 
-/// The stream that holds `subject`: JetStream names may not contain dots.
+/// The stream that holds `subject`: `JetStream` names may not contain dots.
 pub fn stream_name(subject: &str) -> String {
     format!("COPIPE_{}", subject.replace('.', "_"))
 }

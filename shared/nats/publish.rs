@@ -1,4 +1,4 @@
-//! `co-nats-pub SUBJECT`: a link's frames into a JetStream stream.
+//! `co-nats-pub SUBJECT`: a link's frames into a `JetStream` stream.
 //!
 //! A reader thread takes frames from the input (blocking I/O, as every stage) and batches
 //! them into chunks ([`Batcher`]); the async side publishes one chunk at a time and waits for
@@ -10,7 +10,6 @@
 
 use std::time::{Duration, Instant};
 
-use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{LastRawMessageErrorKind, Stream};
 use async_nats::jetstream::{self, message::StreamMessage};
@@ -19,7 +18,9 @@ use tokio::sync::mpsc;
 
 use super::connect::{ensure_stream, NatsArgs};
 use super::framing::{event_boundary, Batcher, Chunk};
-use super::{check_subject, check_token, fail, runtime, END, EVENTS, FAILED, KIND, OFFSET, PART, RESUME};
+use super::{
+    check_subject, check_token, fail, runtime, END, EVENTS, FAILED, KIND, OFFSET, PART, RESUME,
+};
 use crate::args::InputArgs;
 use crate::error::{Error, Result};
 use crate::event::EventKind;
@@ -57,7 +58,12 @@ struct Stored {
 }
 
 /// `co-nats-pub`: see the module documentation.
-pub fn run_publish(stage: &str, nats: &NatsArgs, opts: &PubOptions, input: &InputArgs) -> Result<()> {
+pub fn run_publish(
+    stage: &str,
+    nats: &NatsArgs,
+    opts: &PubOptions,
+    input: &InputArgs,
+) -> Result<()> {
     check_subject(&opts.subject)?;
     check_token("producer name", &opts.producer)?;
     let rt = runtime()?;
@@ -108,10 +114,11 @@ async fn resume_point(stream: &Stream, subject: &str) -> Result<Stored> {
     if !last.failed {
         return Ok(last);
     }
-    stream
-        .delete_message(last.seq)
-        .await
-        .map_err(|e| fail(format!("cannot remove the failure marker of {subject}: {e}")))?;
+    stream.delete_message(last.seq).await.map_err(|e| {
+        fail(format!(
+            "cannot remove the failure marker of {subject}: {e}"
+        ))
+    })?;
     last_stored(stream, subject).await
 }
 
@@ -119,7 +126,9 @@ async fn last_stored(stream: &Stream, subject: &str) -> Result<Stored> {
     match stream.get_last_raw_message_by_subject(subject).await {
         Ok(m) => Ok(parse_stored(&m)),
         Err(e) if e.kind() == LastRawMessageErrorKind::NoMessageFound => Ok(Stored::default()),
-        Err(e) => Err(fail(format!("cannot read the last message of {subject}: {e}"))),
+        Err(e) => Err(fail(format!(
+            "cannot read the last message of {subject}: {e}"
+        ))),
     }
 }
 
@@ -227,7 +236,12 @@ impl Publisher {
                     events_after,
                     more,
                 } => (bytes, more, events_after, None),
-                Chunk::End => (Vec::new(), false, self.state.events, Some((END, String::new()))),
+                Chunk::End => (
+                    Vec::new(),
+                    false,
+                    self.state.events,
+                    Some((END, String::new())),
+                ),
                 Chunk::Failed(why) => (Vec::new(), false, self.state.events, Some((FAILED, why))),
             };
             let offset = self.state.offset;
@@ -243,12 +257,21 @@ impl Publisher {
             }
             let failed = marker.as_ref().is_some_and(|(name, _)| *name == FAILED);
             if let Some((name, value)) = marker {
-                headers.insert(name, if value.is_empty() { "1".to_owned() } else { value }.as_str());
+                headers.insert(
+                    name,
+                    if value.is_empty() {
+                        "1".to_owned()
+                    } else {
+                        value
+                    }
+                    .as_str(),
+                );
             }
             // Unique per attempt at a place in the stream: a retry of this message is dropped
             // by the server, a later run's different bytes at the same offset are not.
             let id = format!("{}:{offset}:{}", self.producer, self.state.seq);
-            self.publish_one(headers, payload.into(), &id, offset).await?;
+            self.publish_one(headers, payload.into(), &id, offset)
+                .await?;
             self.state.offset = end;
             self.state.resume = resume;
             self.state.events = events;
@@ -261,7 +284,13 @@ impl Publisher {
 
     /// Publishes one message, retrying (and first checking what the server stored) until it
     /// is stored once, or the server stays away longer than `retry_for`.
-    async fn publish_one(&mut self, headers: HeaderMap, payload: bytes::Bytes, id: &str, offset: u64) -> Result<()> {
+    async fn publish_one(
+        &mut self,
+        headers: HeaderMap,
+        payload: bytes::Bytes,
+        id: &str,
+        offset: u64,
+    ) -> Result<()> {
         let mut deadline = Instant::now() + self.retry_for;
         let mut pause = Duration::from_millis(50);
         let mut told_full = false;
@@ -277,11 +306,11 @@ impl Publisher {
                         self.state.seq = ack.sequence;
                         return Ok(());
                     }
-                    Err(e) => (e.kind(), e.to_string()),
+                    Err(e) => e.to_string(),
                 },
-                Err(e) => (e.kind(), e.to_string()),
+                Err(e) => e.to_string(),
             };
-            if is_full(&why.1) {
+            if is_full(&why) {
                 // Back-pressure: the stream holds its limit of unconsumed data.
                 if !told_full {
                     eprintln!("co-nats-pub: waiting: stream for {} is full (--max-bytes); consumers must catch up", self.subject);
@@ -289,7 +318,7 @@ impl Publisher {
                 }
                 deadline = Instant::now() + self.retry_for;
             } else if Instant::now() > deadline {
-                return Err(self.gave_up(&why.1));
+                return Err(self.gave_up(&why));
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
@@ -306,9 +335,6 @@ impl Publisher {
                     "another publisher writes to {} (stream sequence {} where {} was expected); give each producer its own --producer",
                     self.subject, last.seq, self.state.seq
                 )));
-            }
-            if why.0 == PublishErrorKind::WrongLastSequence {
-                continue;
             }
         }
     }
@@ -327,5 +353,7 @@ impl Publisher {
 /// True when the server refused a message because the stream is at its limits.
 fn is_full(why: &str) -> bool {
     let why = why.to_ascii_lowercase();
-    why.contains("maximum bytes") || why.contains("resource limits") || why.contains("maximum messages")
+    why.contains("maximum bytes")
+        || why.contains("resource limits")
+        || why.contains("maximum messages")
 }

@@ -1,4 +1,4 @@
-//! `co-nats-sub SUBJECT`: a durable JetStream consumer that writes the link's frames out.
+//! `co-nats-sub SUBJECT`: a durable `JetStream` consumer that writes the link's frames out.
 //!
 //! Messages arrive in stream order; for each producer the consumer knows the byte offset it
 //! has written, skips what lies below it (a redelivery), holds the parts of a split frame
@@ -23,7 +23,10 @@ use tokio::sync::mpsc;
 use super::connect::{ensure_stream, NatsArgs};
 use super::framing::count_events;
 use super::journal::{Journal, Out, PipeOut};
-use super::{check_subject, check_token, fail, parse_kind, runtime, END, EVENTS, FAILED, KIND, META_KIND, OFFSET, PART, RESUME};
+use super::{
+    check_subject, check_token, fail, parse_kind, runtime, END, EVENTS, FAILED, KIND, META_KIND,
+    OFFSET, PART, RESUME,
+};
 use crate::error::{Error, Result};
 use crate::event::EventKind;
 use crate::link::endpoint;
@@ -85,7 +88,14 @@ pub fn run_subscribe(stage: &str, nats: &NatsArgs, opts: &SubOptions) -> Result<
         }
         Opened::Pipe(p) => Box::new(p),
     };
-    register("output", &opts.output.as_ref().map_or("standard output".into(), |p| p.display().to_string()), counters);
+    register(
+        crate::protocol::Direction::Output,
+        &opts
+            .output
+            .as_ref()
+            .map_or("standard output".into(), |p| p.display().to_string()),
+        counters,
+    );
     signals::stop_on_signals();
     let (jobs, jobs_rx) = mpsc::channel::<Job>(opts.max_ack_pending.max(1) as usize);
     let (done_tx, done) = mpsc::unbounded_channel::<()>();
@@ -151,18 +161,25 @@ async fn setup(
                 filter_subject: format!("{}.*", opts.subject),
                 ack_policy: AckPolicy::Explicit,
                 deliver_policy: DeliverPolicy::All,
-                ack_wait: Duration::from_secs(60),
+                ack_wait: Duration::from_mins(1),
                 max_ack_pending: opts.max_ack_pending,
                 ..Default::default()
             },
         )
         .await
-        .map_err(|e| fail(format!("cannot create durable consumer {} on {}: {e}", opts.durable, opts.subject)))?;
+        .map_err(|e| {
+            fail(format!(
+                "cannot create durable consumer {} on {}: {e}",
+                opts.durable, opts.subject
+            ))
+        })?;
     let mut consumer = consumer;
-    let cinfo = consumer
-        .info()
-        .await
-        .map_err(|e| fail(format!("cannot read durable consumer {}: {e}", opts.durable)))?;
+    let cinfo = consumer.info().await.map_err(|e| {
+        fail(format!(
+            "cannot read durable consumer {}: {e}",
+            opts.durable
+        ))
+    })?;
     let fresh = cinfo.ack_floor.stream_sequence == 0 && cinfo.delivered.stream_sequence == 0;
     if !fresh {
         // Messages delivered to an earlier run but never acknowledged come back now, in
@@ -177,7 +194,11 @@ async fn rewind(stream: &Stream, durable: &str) -> Result<()> {
         .reset_consumer(durable, None)
         .await
         .map(|_| ())
-        .map_err(|e| fail(format!("cannot rewind durable consumer {durable} to its last acknowledgement: {e}")))
+        .map_err(|e| {
+            fail(format!(
+                "cannot rewind durable consumer {durable} to its last acknowledgement: {e}"
+            ))
+        })
 }
 
 enum Opened {
@@ -188,9 +209,17 @@ enum Opened {
 /// Opens the output: a regular file goes through a journal, anything else is a pipe.
 fn open_output(opts: &SubOptions, counters: &Arc<LinkCounters>) -> Result<Opened> {
     let owner = format!("{} {}", opts.subject, opts.durable);
-    if let Some(path) = opts.output.as_deref().filter(|p| !endpoint::is_std(Some(p))) {
+    if let Some(path) = opts
+        .output
+        .as_deref()
+        .filter(|p| !endpoint::is_std(Some(p)))
+    {
         if std::fs::metadata(path).map_or(true, |m| m.is_file()) {
-            return Ok(Opened::File(Journal::open(path, &owner, Arc::clone(counters))?));
+            return Ok(Opened::File(Journal::open(
+                path,
+                &owner,
+                Arc::clone(counters),
+            )?));
         }
     }
     let e = endpoint::open_output(opts.output.as_deref(), true)?;
@@ -202,7 +231,11 @@ fn open_output(opts: &SubOptions, counters: &Arc<LinkCounters>) -> Result<Opened
 }
 
 /// The writer thread: runs jobs in order, reporting each one done.
-fn write_jobs(mut out: Box<dyn Out>, mut jobs: mpsc::Receiver<Job>, done: &mpsc::UnboundedSender<()>) -> Result<()> {
+fn write_jobs(
+    mut out: Box<dyn Out>,
+    mut jobs: mpsc::Receiver<Job>,
+    done: &mpsc::UnboundedSender<()>,
+) -> Result<()> {
     while let Some(job) = jobs.blocking_recv() {
         match job {
             Job::Begin(kind) => out.begin(kind)?,
@@ -212,7 +245,7 @@ fn write_jobs(mut out: Box<dyn Out>, mut jobs: mpsc::Receiver<Job>, done: &mpsc:
                 events,
                 bytes,
             } => {
-                let slices: Vec<&[u8]> = bytes.iter().map(|b| b.as_ref()).collect();
+                let slices: Vec<&[u8]> = bytes.iter().map(AsRef::as_ref).collect();
                 out.write(&producer, resume, events, &slices)?;
             }
             Job::End(producer) => out.end(&producer)?,
@@ -251,6 +284,7 @@ impl Producer {
     }
 }
 
+#[allow(clippy::struct_excessive_bools)] // independent states of one consumer
 struct Consume {
     stream: Stream,
     consumer: PullConsumer,
@@ -280,7 +314,10 @@ enum Next {
 }
 
 fn header<'a>(m: &'a Message, name: &str) -> Option<&'a str> {
-    m.headers.as_ref()?.get(name).map(async_nats::HeaderValue::as_str)
+    m.headers
+        .as_ref()?
+        .get(name)
+        .map(async_nats::HeaderValue::as_str)
 }
 
 fn header_u64(m: &Message, name: &str) -> u64 {
@@ -358,7 +395,12 @@ impl Consume {
             .expires(Duration::from_secs(10))
             .messages()
             .await
-            .map_err(|e| fail(format!("cannot consume {} on {}: {e}", self.durable, self.url)))
+            .map_err(|e| {
+                fail(format!(
+                    "cannot consume {} on {}: {e}",
+                    self.durable, self.url
+                ))
+            })
     }
 
     /// Forgets held parts and reads on from the last acknowledgement.
@@ -389,7 +431,8 @@ impl Consume {
                 let _ = m.ack().await;
             }
         }
-        if self.trim && (self.acked_since_trim >= 8 || (self.finished && self.inflight.is_empty())) {
+        if self.trim && (self.acked_since_trim >= 8 || (self.finished && self.inflight.is_empty()))
+        {
             self.acked_since_trim = 0;
             // Trimming is housekeeping: a failure now is retried at the next batch.
             let _ = self.trim_stream().await;
@@ -435,18 +478,18 @@ impl Consume {
         ))
     }
 
-    /// Takes one message: skips a repeat, holds a part, writes whole frames.
-    async fn take(&mut self, m: Message) -> Result<Next> {
-        let subject = m.subject.to_string();
-        let producer = subject.rsplit('.').next().unwrap_or_default().to_owned();
-        let Some(kind) = header(&m, KIND).and_then(parse_kind) else {
+    /// Checks the message's kind against the link's, starting the output at the first one.
+    async fn check_kind(&mut self, m: &Message, subject: &str) -> Result<()> {
+        let Some(kind) = header(m, KIND).and_then(parse_kind) else {
             return Err(fail(format!(
                 "a message on {subject} has no {KIND} header: only co-nats-pub may publish to a copipe subject"
             )));
         };
         match self.kind {
             Some(k) if k != kind => {
-                return Err(fail(format!("{subject} carries {kind}, but this consumer expects {k}")))
+                return Err(fail(format!(
+                    "{subject} carries {kind}, but this consumer expects {k}"
+                )))
             }
             _ => self.kind = Some(kind),
         }
@@ -454,7 +497,19 @@ impl Consume {
             self.began = true;
             self.send(Job::Begin(kind), Vec::new()).await?;
         }
-        let (offset, resume, events) = (header_u64(&m, OFFSET), header_u64(&m, RESUME), header_u64(&m, EVENTS));
+        Ok(())
+    }
+
+    /// Takes one message: skips a repeat, holds a part, writes whole frames.
+    async fn take(&mut self, m: Message) -> Result<Next> {
+        let subject = m.subject.to_string();
+        let producer = subject.rsplit('.').next().unwrap_or_default().to_owned();
+        self.check_kind(&m, &subject).await?;
+        let (offset, resume, events) = (
+            header_u64(&m, OFFSET),
+            header_u64(&m, RESUME),
+            header_u64(&m, EVENTS),
+        );
         let len = m.payload.len() as u64;
         let strict = self.strict;
         let p = self.producers.entry(producer.clone()).or_default();
@@ -468,7 +523,9 @@ impl Consume {
         let written = match p.written {
             Some(w) => w,
             None if strict && offset != 0 => {
-                return Ok(Next::Rewind(format!("producer {producer} starts at byte {offset}, not 0")))
+                return Ok(Next::Rewind(format!(
+                    "producer {producer} starts at byte {offset}, not 0"
+                )))
             }
             None => *p.written.insert(offset),
         };
@@ -477,7 +534,9 @@ impl Consume {
                 let _ = m.ack().await;
                 return Ok(Next::Go);
             }
-            return Ok(Next::Rewind(format!("{subject}: a message at byte {offset} overlaps byte {written} already written")));
+            return Ok(Next::Rewind(format!(
+                "{subject}: a message at byte {offset} overlaps byte {written} already written"
+            )));
         }
         if offset == written && !p.held.is_empty() {
             // A restarted producer superseded the parts of a frame it did not finish.
