@@ -67,3 +67,7 @@ soak inputs="10000000" seed="1":
 # What watching costs: a chain by hand, under copipe run, with copipe top attached, with a tap.
 bench-observe:
     bash benches/observe/run.sh
+
+# A JetStream link on loopback beside a pipe: small events/s, MB/s, the bus pipeline split.
+bench-nats:
+    bash benches/nats/run.sh
