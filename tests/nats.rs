@@ -416,7 +416,10 @@ fn a_subject_holding_another_kind_is_refused_before_anything_flows() {
         .output()
         .unwrap();
     let err = one_line_error(&out, "co-nats-sub");
-    assert!(err.contains("holds line") && err.contains("not XML"), "{err}");
+    assert!(
+        err.contains("holds line") && err.contains("not XML"),
+        "{err}"
+    );
     assert!(out.stdout.is_empty());
 }
 
