@@ -182,6 +182,23 @@ impl Chain {
             .is_some_and(|c| c.try_wait().expect("try_wait").is_none())
     }
 
+    /// Kills what still runs and says how each process ended and what it wrote on stderr:
+    /// for the message of a failing test.
+    pub fn report(mut self) -> String {
+        use std::io::Read;
+        let mut text = String::new();
+        for c in &mut self.children {
+            let _ = c.kill();
+            let status = c.wait().map(|s| s.to_string()).unwrap_or_default();
+            let mut e = String::new();
+            if let Some(mut s) = c.stderr.take() {
+                let _ = s.read_to_string(&mut e);
+            }
+            text.push_str(&format!("[{status}] {e}\n"));
+        }
+        text
+    }
+
     /// SIGKILL to every process of the chain.
     pub fn kill(mut self) {
         for c in &mut self.children {

@@ -159,7 +159,8 @@ fn nanos_since_epoch(t: Instant) -> u64 {
     u64::try_from(t.saturating_duration_since(epoch()).as_nanos()).unwrap_or(u64::MAX)
 }
 
-fn header(kind: EventKind) -> [u8; HEADER_LEN] {
+/// The stream header of a link of `kind` (also written by `co-nats-sub`, which copies frames).
+pub fn stream_header(kind: EventKind) -> [u8; HEADER_LEN] {
     let m = MAGIC;
     [m[0], m[1], m[2], m[3], m[4], VERSION, kind.tag(), 0]
 }
@@ -189,9 +190,9 @@ impl<W: Write> FrameWriter<W> {
     /// A writer of `kind` events to `out`; `label` names the output in error messages.
     pub fn new(out: W, kind: EventKind, label: impl Into<String>) -> Self {
         let mut pending = Vec::with_capacity(WRITE_CHUNK + BATCH_BYTES);
-        pending.extend_from_slice(&header(kind));
+        pending.extend_from_slice(&stream_header(kind));
         let counters = LinkCounters::default();
-        let _ = counters.header.set(header(kind));
+        let _ = counters.header.set(stream_header(kind));
         FrameWriter {
             out,
             label: label.into(),

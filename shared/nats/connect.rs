@@ -145,9 +145,14 @@ pub async fn ensure_stream(
                 jetstream::context::GetStreamErrorKind::JetStream(_)
             ) =>
         {
-            match js.get_or_create_stream(config.clone()).await {
+            match js.create_stream(config).await {
                 Ok(s) => s,
-                Err(e) => return Err(no_jetstream(url, subject, &e.to_string())),
+                // The other end of the link created it in the meantime (with its own idea of
+                // the kind, checked below): take it.
+                Err(e) => js
+                    .get_stream(&name)
+                    .await
+                    .map_err(|_| no_jetstream(url, subject, &e.to_string()))?,
             }
         }
         Err(e) => return Err(no_jetstream(url, subject, &e.to_string())),

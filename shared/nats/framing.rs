@@ -9,7 +9,7 @@
 
 use crate::error::{Error, Result};
 use crate::event::EventKind;
-use crate::link::frame::FRAME_HEADER_LEN;
+use crate::link::frame::{checksum, frame_header, FRAME_HEADER_LEN};
 use crate::link::{codec, Kind, Lines, Records, Xml};
 
 /// Bytes after the first `n` events of a frame payload holding `events` events of `kind`.
@@ -75,9 +75,7 @@ impl Batcher {
         if self.buf.len() + len > self.limit {
             self.flush(emit)?;
         }
-        let mut header = [0u8; FRAME_HEADER_LEN];
-        header[..4].copy_from_slice(&(payload.len() as u32).to_le_bytes());
-        header[4..].copy_from_slice(&events.to_le_bytes());
+        let header = frame_header(events, payload);
         if len <= self.limit {
             self.buf.extend_from_slice(&header);
             self.buf.extend_from_slice(payload);
@@ -122,16 +120,17 @@ impl Batcher {
     }
 }
 
-/// Checks that `bytes` are whole frames, returning how many events they hold: the consumer
-/// writes nothing it has not checked.
+/// Checks that `bytes` are whole frames with good checksums, returning how many events they
+/// hold: the consumer writes nothing it has not checked.
 pub fn count_events(bytes: &[u8]) -> Option<u64> {
     let mut at = 0;
     let mut events = 0u64;
     while at < bytes.len() {
         let h = bytes.get(at..at + FRAME_HEADER_LEN)?;
-        let len = u32::from_le_bytes([h[0], h[1], h[2], h[3]]) as usize;
-        let n = u32::from_le_bytes([h[4], h[5], h[6], h[7]]);
-        if len == 0 || n == 0 {
+        let word = |i: usize| u32::from_le_bytes([h[i], h[i + 1], h[i + 2], h[i + 3]]);
+        let (len, n, crc) = (word(0) as usize, word(4), word(8));
+        let payload = bytes.get(at + FRAME_HEADER_LEN..at + FRAME_HEADER_LEN + len)?;
+        if len == 0 || n == 0 || checksum(n, payload) != crc {
             return None;
         }
         at += FRAME_HEADER_LEN + len;

@@ -21,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use super::fail;
 use crate::error::{IoContext, Result};
 use crate::event::EventKind;
-use crate::link::frame::{LinkCounters, FRAME_HEADER_LEN, HEADER_LEN, MAGIC, VERSION};
+use crate::link::frame::{stream_header, LinkCounters, FRAME_HEADER_LEN};
 
 /// Where the consumer's stream goes.
 pub trait Out: Send {
@@ -35,11 +35,6 @@ pub trait Out: Send {
     fn close(&mut self) -> Result<()>;
     /// Stops without ending the stream (a resumable file stays open-ended).
     fn stop(&mut self) -> Result<()>;
-}
-
-fn stream_header(kind: EventKind) -> [u8; HEADER_LEN] {
-    let m = MAGIC;
-    [m[0], m[1], m[2], m[3], m[4], VERSION, kind.tag(), 0]
 }
 
 /// A pipe, FIFO or standard output.

@@ -52,6 +52,15 @@ pub const RESUME: &str = "Copipe-Resume";
 pub const EVENTS: &str = "Copipe-Events";
 /// Header, on every part of a split frame but the last.
 pub const PART: &str = "Copipe-Part";
+/// Header, on every part of a split frame (the last one too): the offset where the frame
+/// starts. A consumer that starts without knowing its position (no journal) skips the parts
+/// of a frame it joined in the middle: that frame was written before any part was
+/// acknowledged.
+pub const FRAME: &str = "Copipe-Frame";
+/// Header: a publisher (re)started here. Its empty message advances the producer's subject
+/// sequence, so a message a killed earlier run left in flight can no longer be stored after
+/// it (each message names the sequence it expects to follow).
+pub const START: &str = "Copipe-Start";
 /// Header: the producer's stream ended cleanly.
 pub const END: &str = "Copipe-End";
 /// Header: the producer's upstream failed; the value says how.

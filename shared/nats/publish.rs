@@ -19,7 +19,8 @@ use tokio::sync::mpsc;
 use super::connect::{ensure_stream, NatsArgs};
 use super::framing::{event_boundary, Batcher, Chunk};
 use super::{
-    check_subject, check_token, fail, runtime, END, EVENTS, FAILED, KIND, OFFSET, PART, RESUME,
+    check_subject, check_token, fail, runtime, END, EVENTS, FAILED, FRAME, KIND, OFFSET, PART,
+    RESUME, START,
 };
 use crate::args::InputArgs;
 use crate::error::{Error, Result};
@@ -44,8 +45,10 @@ pub struct PubOptions {
 const HEADER_ROOM: usize = 1024;
 
 /// The producer's stream as the server holds it: where to go on from.
-#[derive(Debug, Clone, Copy, Default)]
+#[derive(Debug, Clone, Default)]
 struct Stored {
+    /// Its message id (`Nats-Msg-Id`).
+    id: Option<String>,
     /// Stream sequence of the producer's last message (0: none).
     seq: u64,
     /// Where the last message's payload starts.
@@ -84,7 +87,8 @@ pub fn run_publish(
         .min(client.server_info().max_payload.saturating_sub(HEADER_ROOM))
         .max(4096);
     let (tx, rx) = mpsc::channel(4);
-    let reading = std::thread::spawn(move || read_frames(reader, kind, start, limit, &tx));
+    let from = start.clone();
+    let reading = std::thread::spawn(move || read_frames(reader, kind, from, limit, &tx));
     let mut publisher = Publisher {
         js,
         stream,
@@ -94,6 +98,8 @@ pub fn run_publish(
         state: start,
         retry_for: opts.retry_for,
         producer: opts.producer.clone(),
+        run: fastrand::u64(..),
+        frame: None,
     };
     let published = rt.block_on(publisher.publish_all(rx));
     let read = reading
@@ -142,6 +148,9 @@ fn header_u64(headers: &HeaderMap, name: &str) -> u64 {
 fn parse_stored(m: &StreamMessage) -> Stored {
     let h = &m.headers;
     Stored {
+        id: h
+            .get(async_nats::header::NATS_MESSAGE_ID)
+            .map(|v| v.as_str().to_owned()),
         seq: m.sequence,
         offset: header_u64(h, OFFSET),
         resume: header_u64(h, RESUME),
@@ -223,62 +232,102 @@ struct Publisher {
     state: Stored,
     retry_for: Duration,
     producer: String,
+    /// This run's nonce, in every message id.
+    run: u64,
+    /// Inside a split frame: the parts published so far carry this frame start.
+    frame: Option<u64>,
+}
+
+/// One message to publish: its payload and what its headers say.
+struct Outgoing {
+    payload: Vec<u8>,
+    more: bool,
+    events: u64,
+    marker: Option<(&'static str, String)>,
+}
+
+impl Outgoing {
+    fn of(chunk: Chunk, events_before: u64) -> Self {
+        match chunk {
+            Chunk::Data {
+                bytes,
+                events_after,
+                more,
+            } => Outgoing {
+                payload: bytes,
+                more,
+                events: events_after,
+                marker: None,
+            },
+            Chunk::End => Outgoing::marker(END, String::new(), events_before),
+            Chunk::Failed(why) => Outgoing::marker(FAILED, why, events_before),
+        }
+    }
+
+    fn marker(name: &'static str, value: String, events: u64) -> Self {
+        let value = if value.is_empty() { "1".into() } else { value };
+        Outgoing {
+            payload: Vec::new(),
+            more: false,
+            events,
+            marker: Some((name, value)),
+        }
+    }
 }
 
 impl Publisher {
     async fn publish_all(&mut self, mut rx: mpsc::Receiver<Chunk>) -> Result<()> {
-        // A new run starts at the resume boundary, superseding a split frame's dangling parts.
+        // A new run starts at the resume boundary, superseding a split frame's dangling parts,
+        // and says so first: its start message fences off whatever an earlier run of this
+        // producer still had in flight.
         self.state.offset = self.state.resume;
+        if !self.state.ended {
+            let start = Outgoing::marker(START, String::new(), self.state.events);
+            self.publish(start).await?;
+        }
         while let Some(chunk) = rx.recv().await {
-            let (payload, more, events, marker) = match chunk {
-                Chunk::Data {
-                    bytes,
-                    events_after,
-                    more,
-                } => (bytes, more, events_after, None),
-                Chunk::End => (
-                    Vec::new(),
-                    false,
-                    self.state.events,
-                    Some((END, String::new())),
-                ),
-                Chunk::Failed(why) => (Vec::new(), false, self.state.events, Some((FAILED, why))),
-            };
-            let offset = self.state.offset;
-            let end = offset + payload.len() as u64;
-            let resume = if more { self.state.resume } else { end };
-            let mut headers = HeaderMap::new();
-            headers.insert(KIND, self.kind.name());
-            headers.insert(OFFSET, offset.to_string().as_str());
-            headers.insert(RESUME, resume.to_string().as_str());
-            headers.insert(EVENTS, events.to_string().as_str());
-            if more {
-                headers.insert(PART, "more");
-            }
-            let failed = marker.as_ref().is_some_and(|(name, _)| *name == FAILED);
-            if let Some((name, value)) = marker {
-                headers.insert(
-                    name,
-                    if value.is_empty() {
-                        "1".to_owned()
-                    } else {
-                        value
-                    }
-                    .as_str(),
-                );
-            }
-            // Unique per attempt at a place in the stream: a retry of this message is dropped
-            // by the server, a later run's different bytes at the same offset are not.
-            let id = format!("{}:{offset}:{}", self.producer, self.state.seq);
-            self.publish_one(headers, payload.into(), &id, offset)
-                .await?;
-            self.state.offset = end;
-            self.state.resume = resume;
-            self.state.events = events;
+            let out = Outgoing::of(chunk, self.state.events);
+            let failed = out.marker.as_ref().is_some_and(|(name, _)| *name == FAILED);
+            self.publish(out).await?;
             if failed {
                 break;
             }
         }
+        Ok(())
+    }
+
+    /// Publishes one message at the current offset and moves the offset past it.
+    async fn publish(&mut self, out: Outgoing) -> Result<()> {
+        let offset = self.state.offset;
+        let end = offset + out.payload.len() as u64;
+        let resume = if out.more { self.state.resume } else { end };
+        let mut headers = HeaderMap::new();
+        headers.insert(KIND, self.kind.name());
+        headers.insert(OFFSET, offset.to_string().as_str());
+        headers.insert(RESUME, resume.to_string().as_str());
+        headers.insert(EVENTS, out.events.to_string().as_str());
+        if out.more {
+            headers.insert(PART, "more");
+            self.frame.get_or_insert(self.state.resume);
+        }
+        if let Some(frame) = self.frame {
+            headers.insert(FRAME, frame.to_string().as_str());
+        }
+        if !out.more {
+            self.frame = None;
+        }
+        if let Some((name, value)) = out.marker {
+            headers.insert(name, value.as_str());
+        }
+        // Unique per message of this run: a retry of it is dropped by the server, and it
+        // tells the retry check whether the message stored last is this one.
+        // (The sequence it follows: an empty start message and the data after it share
+        // their offset.)
+        let id = format!("{}:{:016x}:{}", self.producer, self.run, self.state.seq);
+        self.publish_one(headers, out.payload.into(), &id).await?;
+        self.state.offset = end;
+        self.state.resume = resume;
+        self.state.events = out.events;
         Ok(())
     }
 
@@ -289,7 +338,6 @@ impl Publisher {
         headers: HeaderMap,
         payload: bytes::Bytes,
         id: &str,
-        offset: u64,
     ) -> Result<()> {
         let mut deadline = Instant::now() + self.retry_for;
         let mut pause = Duration::from_millis(50);
@@ -322,21 +370,30 @@ impl Publisher {
             }
             tokio::time::sleep(pause).await;
             pause = (pause * 2).min(Duration::from_secs(1));
-            // Did an earlier attempt get stored after all?
-            let Ok(last) = last_stored(&self.stream, &self.subject).await else {
-                continue;
-            };
-            if last.seq != self.state.seq {
-                if last.offset == offset && last.seq > self.state.seq {
-                    self.state.seq = last.seq;
-                    return Ok(());
-                }
-                return Err(fail(format!(
-                    "another publisher writes to {} (stream sequence {} where {} was expected); give each producer its own --producer",
-                    self.subject, last.seq, self.state.seq
-                )));
+            if self.stored_already(id).await? {
+                return Ok(());
             }
         }
+    }
+
+    /// After a failed attempt: true if the server stored it after all (the answer was lost).
+    /// The producer's last message is then this one, by its id; anything else after the
+    /// sequence this run expects is another publisher's.
+    async fn stored_already(&mut self, id: &str) -> Result<bool> {
+        let Ok(last) = last_stored(&self.stream, &self.subject).await else {
+            return Ok(false); // the server is away: retry
+        };
+        if last.seq == self.state.seq {
+            return Ok(false);
+        }
+        if last.id.as_deref() == Some(id) {
+            self.state.seq = last.seq;
+            return Ok(true);
+        }
+        Err(fail(format!(
+            "another publisher writes to {} (stream sequence {} where {} was expected); give each producer its own --producer",
+            self.subject, last.seq, self.state.seq
+        )))
     }
 
     fn gave_up(&self, why: &str) -> Error {

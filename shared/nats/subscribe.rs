@@ -24,8 +24,8 @@ use super::connect::{ensure_stream, NatsArgs};
 use super::framing::count_events;
 use super::journal::{Journal, Out, PipeOut};
 use super::{
-    check_subject, check_token, fail, parse_kind, runtime, END, EVENTS, FAILED, KIND, META_KIND,
-    OFFSET, PART, RESUME,
+    check_subject, check_token, fail, parse_kind, runtime, END, EVENTS, FAILED, FRAME, KIND,
+    META_KIND, OFFSET, PART, RESUME, START,
 };
 use crate::error::{Error, Result};
 use crate::event::EventKind;
@@ -500,30 +500,33 @@ impl Consume {
         Ok(())
     }
 
-    /// Takes one message: skips a repeat, holds a part, writes whole frames.
-    async fn take(&mut self, m: Message) -> Result<Next> {
-        let subject = m.subject.to_string();
-        let producer = subject.rsplit('.').next().unwrap_or_default().to_owned();
-        self.check_kind(&m, &subject).await?;
-        let (offset, resume, events) = (
-            header_u64(&m, OFFSET),
-            header_u64(&m, RESUME),
-            header_u64(&m, EVENTS),
-        );
+    /// Where the message at `offset` falls in its producer's output: `None` if it comes
+    /// next; else what to do (a repeat is acknowledged and skipped, a gap rewinds).
+    async fn place(
+        &mut self,
+        m: &Message,
+        producer: &str,
+        subject: &str,
+        offset: u64,
+    ) -> Option<Next> {
         let len = m.payload.len() as u64;
         let strict = self.strict;
-        let p = self.producers.entry(producer.clone()).or_default();
+        let p = self.producers.entry(producer.to_owned()).or_default();
         if let Ok(info) = m.info() {
             p.last_seq = p.last_seq.max(info.stream_sequence);
         }
-        if p.ended {
+        let frame = header(m, FRAME).and_then(|v| v.parse::<u64>().ok());
+        // Joined in the middle of a split frame (no journal said where this consumer was):
+        // that frame was written whole before any of its parts was acknowledged.
+        let mid_frame = p.written.is_none() && !strict && frame.is_some_and(|f| f != offset);
+        if p.ended || mid_frame {
             let _ = m.ack().await;
-            return Ok(Next::Go);
+            return Some(Next::Go);
         }
         let written = match p.written {
             Some(w) => w,
             None if strict && offset != 0 => {
-                return Ok(Next::Rewind(format!(
+                return Some(Next::Rewind(format!(
                     "producer {producer} starts at byte {offset}, not 0"
                 )))
             }
@@ -532,9 +535,9 @@ impl Consume {
         if offset < written {
             if offset + len <= written {
                 let _ = m.ack().await;
-                return Ok(Next::Go);
+                return Some(Next::Go);
             }
-            return Ok(Next::Rewind(format!(
+            return Some(Next::Rewind(format!(
                 "{subject}: a message at byte {offset} overlaps byte {written} already written"
             )));
         }
@@ -547,10 +550,33 @@ impl Consume {
             }
         }
         if offset != written + p.held_len {
-            return Ok(Next::Rewind(format!(
+            return Some(Next::Rewind(format!(
                 "{subject}: expected byte {}, got a message at byte {offset}",
                 written + p.held_len
             )));
+        }
+        None
+    }
+
+    /// Takes one message: skips a repeat, holds a part, writes whole frames.
+    async fn take(&mut self, m: Message) -> Result<Next> {
+        let subject = m.subject.to_string();
+        let producer = subject.rsplit('.').next().unwrap_or_default().to_owned();
+        self.check_kind(&m, &subject).await?;
+        let (offset, resume, events) = (
+            header_u64(&m, OFFSET),
+            header_u64(&m, RESUME),
+            header_u64(&m, EVENTS),
+        );
+        if let Some(next) = self.place(&m, &producer, &subject, offset).await {
+            return Ok(next);
+        }
+        let len = m.payload.len() as u64;
+        let p = self.producers.entry(producer.clone()).or_default();
+        if header(&m, START).is_some() {
+            // A publisher (re)started at the boundary written so far: nothing to write.
+            let _ = m.ack().await;
+            return Ok(Next::Go);
         }
         if let Some(why) = header(&m, FAILED) {
             return Err(fail(format!(
