@@ -189,7 +189,7 @@ fn a_malformed_document_fails_the_whole_pipeline() {
     assert_eq!(out.statuses[0].code(), Some(1));
     assert_eq!(
         out.stderrs[0].trim_end(),
-        "co-xml: error: malformed XML at 5:14 (byte 66): ill-formed document: expected `</route>`, but `</rout>` was found"
+        "co-xml: error: malformed XML at 5:16 (byte 68): ill-formed document: expected `</route>`, but `</rout>` was found"
     );
     for (status, stderr) in out.statuses[1..].iter().zip(&out.stderrs[1..]) {
         assert_eq!(status.code(), Some(1));

@@ -108,7 +108,7 @@ fn malformed(doc: &str) -> String {
 fn malformed_documents_are_one_line_errors_with_line_and_column() {
     let err = malformed("<buses>\n  <bus>\n    <route>22</rout>\n");
     assert!(
-        err.starts_with("co-xml: error: malformed XML at 3:14 (byte 29): "),
+        err.starts_with("co-xml: error: malformed XML at 3:16 (byte 31): "),
         "{err}"
     );
     let err = malformed("<buses>\n<bus>\n");
@@ -128,7 +128,7 @@ fn malformed_documents_are_one_line_errors_with_line_and_column() {
     let err = malformed("   \n");
     assert!(err.contains("no root element"), "{err}");
     let err = malformed("<a><b attr=\"1></b></a>");
-    assert!(err.contains("malformed XML at 1:4"), "{err}");
+    assert!(err.contains("malformed XML at 1:15"), "{err}");
 }
 
 #[test]

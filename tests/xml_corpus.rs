@@ -1,8 +1,8 @@
 //! Every document a SAX parser reads (issue 10, part 2): the corpus under `tests/xml/corpus`
 //! (well-formed and not, in several encodings) goes through co-xml and through Python's
 //! expat (`tests/reference/sax_events.py`). Both must give the same verdict; for a
-//! well-formed document the same events (adjacent text joined), for a broken one an error on
-//! the same line, in one line naming where.
+//! well-formed document the same events (adjacent text joined), for a broken one an error at
+//! the same line and column (expat counts columns from 0, co-xml from 1), in one line.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -20,8 +20,8 @@ fn corpus() -> Vec<PathBuf> {
     files
 }
 
-/// Python's events, and its error line if expat refused the document.
-fn expat(file: &Path) -> (String, Option<u64>, String) {
+/// Python's events, and its error's line and column (0-based) if expat refused the document.
+fn expat(file: &Path) -> (String, Option<(u64, u64)>, String) {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reference/sax_events.py");
     let out = Command::new("python3")
         .arg(script)
@@ -33,9 +33,16 @@ fn expat(file: &Path) -> (String, Option<u64>, String) {
         let place = stderr
             .strip_prefix("error ")
             .unwrap_or_else(|| panic!("python crashed on {}: {stderr}", file.display()));
-        place.split(':').next().unwrap().parse().unwrap()
+        line_column(place)
     });
     (String::from_utf8(out.stdout).unwrap(), line, stderr)
+}
+
+/// `LINE:COLUMN` at the start of `place`.
+fn line_column(place: &str) -> (u64, u64) {
+    let (line, rest) = place.split_once(':').unwrap();
+    let column = rest.split(|c: char| !c.is_ascii_digit()).next().unwrap();
+    (line.parse().unwrap(), column.parse().unwrap())
 }
 
 #[test]
@@ -67,7 +74,7 @@ fn co_xml_agrees_with_expat_on_every_corpus_document() {
                 assert!(ours.all_ok(), "{name}: expat accepts it, co-xml says {err}");
                 assert_eq!(ours.stdout_text(), events, "{name}: events differ");
             }
-            Some(line) => {
+            Some((line, column)) => {
                 bad += 1;
                 assert_eq!(
                     ours.statuses[0].code(),
@@ -78,9 +85,10 @@ fn co_xml_agrees_with_expat_on_every_corpus_document() {
                 let place = err
                     .strip_prefix("co-xml: error: malformed XML at ")
                     .unwrap_or_else(|| panic!("{name}: {err}"));
-                let our_line: u64 = place.split(':').next().unwrap().parse().unwrap();
+                // Expat counts columns from 0, co-xml from 1, both in characters.
                 assert_eq!(
-                    our_line, line,
+                    line_column(place),
+                    (line, column + 1),
                     "{name}: expat says {expat_err}, co-xml says {err}"
                 );
             }

@@ -22,7 +22,8 @@
 //! * nothing for comments, processing instructions, the XML declaration, the DOCTYPE, or
 //!   whitespace outside the root element.
 //!
-//! A malformed document is an [`Error::Xml`] naming line:column and byte offset, returned
+//! A malformed document is an [`Error::Xml`] naming line:column and byte offset (the column
+//! counts characters from 1, at the place expat reports, whose columns count from 0), returned
 //! *before* the sink is closed: downstream then sees the stream end without an end-of-stream
 //! marker and reports the failure instead of taking a partial document for a whole one.
 
@@ -37,8 +38,9 @@ use std::fs::File;
 use std::io::Read;
 use std::path::Path;
 
-use quick_xml::errors::IllFormedError;
+use quick_xml::errors::{IllFormedError, SyntaxError};
 use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::attributes::AttrError;
 use quick_xml::events::{BytesStart, Event};
 use quick_xml::{Reader, XmlVersion};
 
@@ -92,7 +94,7 @@ where
 {
     let input = encoding::utf8_input(input).map_err(|e| Error::Xml {
         line: 1,
-        column: 1,
+        column: e.column,
         offset: e.offset,
         message: e.message,
     })?;
@@ -117,7 +119,13 @@ where
             return Ok(());
         }
         if let Err(e) = window.refill(keep) {
-            let offset = window.offset(0);
+            // A read that failed (a byte the encoding does not define) is about the end of
+            // what was read; a token over --max-token, about where the token starts.
+            let offset = if window.read_failed() {
+                window.offset(window.bytes().len())
+            } else {
+                window.offset(0)
+            };
             return Err(locate(&window, xml_error(offset, e.to_string())));
         }
         // The unfinished event kept by the refill now starts the window.
@@ -179,8 +187,29 @@ where
                     return Ok(Some(pos));
                 }
                 let mut offset = window.offset(from) + reader.error_position();
-                if matches!(e, quick_xml::Error::Encoding(_)) {
-                    offset = window.invalid_utf8_from(pos).unwrap_or(offset);
+                match e {
+                    quick_xml::Error::Encoding(_) => {
+                        offset = window.invalid_utf8_from(pos).unwrap_or(offset);
+                    }
+                    quick_xml::Error::Syntax(
+                        SyntaxError::UnclosedDoubleQuotedAttributeValue
+                        | SyntaxError::UnclosedSingleQuotedAttributeValue,
+                    ) => {
+                        // Expat stops at the first `<` in the value, if there is one.
+                        if let Some(i) = memchr::memchr(b'<', &bytes[pos + 1..]) {
+                            offset = window.offset(pos + 1 + i);
+                        }
+                    }
+                    quick_xml::Error::IllFormed(IllFormedError::UnclosedReference) => {
+                        // Expat points past the name after the `&`.
+                        let amp = (offset - window.offset(0)) as usize;
+                        let name = bytes[amp + 1..]
+                            .iter()
+                            .take_while(|&&b| b >= 0x80 || checks::is_name_char(char::from(b)))
+                            .count();
+                        offset += 1 + name as u64;
+                    }
+                    _ => {}
                 }
                 check_chars(window, offset)?;
                 return Err(xml_error(offset, e.to_string()));
@@ -326,14 +355,17 @@ impl EventHandler {
                 self.check_text_size()?;
             }
             Event::Comment(comment) => {
-                if let Some(why) = checks::bad_comment(comment.as_bytes()) {
-                    return Err(self.error_at_mark(why));
+                if let Some(i) = checks::bad_comment(comment.as_bytes()) {
+                    // Expat points after the `--`; the content starts after `<!--`.
+                    let at = self.mark + 4 + i as u64 + 2;
+                    return Err(xml_error(at, "\"--\" inside a comment".into()));
                 }
                 self.seen = self.seen.max(Seen::Prolog);
             }
             Event::PI(pi) => {
-                if let Some(why) = checks::bad_pi(pi.as_bytes()) {
-                    return Err(self.error_at_mark(why));
+                if let Some((why, target_len)) = checks::bad_pi(pi.as_bytes()) {
+                    // Expat points after the target; the content starts after `<?`.
+                    return Err(xml_error(self.mark + 2 + target_len as u64, why.into()));
                 }
                 self.seen = self.seen.max(Seen::Prolog);
             }
@@ -357,15 +389,14 @@ impl EventHandler {
     /// Character data as written (no references: those are events of their own).
     fn text(&mut self, raw: &str) -> Result<()> {
         if let Some(i) = checks::cdata_end_in_text(raw.as_bytes()) {
-            let at = self.mark + i as u64;
+            // At the `>`, where expat sees the token go wrong.
+            let at = self.mark + i as u64 + 2;
             return Err(xml_error(at, "\"]]>\" in character data".into()));
         }
         if self.depth == 0 {
-            if !raw
-                .bytes()
-                .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'))
-            {
-                return Err(self.error_at_mark("text outside the root element"));
+            if let Some(at) = checks::junk_outside_root(raw, self.seen == Seen::Root) {
+                let message = "text outside the root element".into();
+                return Err(xml_error(self.mark + at as u64, message));
             }
             self.seen = self.seen.max(Seen::Prolog);
             return Ok(());
@@ -409,15 +440,18 @@ impl EventHandler {
     /// Matches an end tag against the innermost open element, and closes it.
     fn close(&mut self, name: &str) -> Result<()> {
         let Some(&start) = self.name_starts.last() else {
+            // Expat points after the `<`; at a mismatched name, at the name.
             let e = IllFormedError::UnmatchedEndTag(name.to_owned());
-            return Err(self.error_at_mark(&quick_xml::Error::IllFormed(e).to_string()));
+            let message = quick_xml::Error::IllFormed(e).to_string();
+            return Err(xml_error(self.mark + 1, message));
         };
         if &self.names[start..] != name {
             let e = IllFormedError::MismatchedEndTag {
                 expected: self.names[start..].to_owned(),
                 found: name.to_owned(),
             };
-            return Err(self.error_at_mark(&quick_xml::Error::IllFormed(e).to_string()));
+            let message = quick_xml::Error::IllFormed(e).to_string();
+            return Err(xml_error(self.mark + 2, message));
         }
         self.names.truncate(start);
         self.name_starts.pop();
@@ -460,7 +494,7 @@ impl EventHandler {
         self.seen = Seen::Root;
         let name = start.name().into_inner();
         if let Some(why) = checks::bad_name(name) {
-            return Err(self.error_at_mark(&format!("{why}: <{name}")));
+            return Err(xml_error(self.mark + 1, format!("{why}: <{name}")));
         }
         let mut attrs = Vec::new();
         for attr in start.attributes() {
@@ -471,7 +505,15 @@ impl EventHandler {
                 );
                 return Err(self.error_at_mark(&message));
             }
-            let attr = attr.map_err(|e| self.error_at_mark(&e.to_string()))?;
+            let attr = attr.map_err(|e| {
+                // quick-xml counts from the byte after `<`.
+                let (AttrError::ExpectedEq(at)
+                | AttrError::ExpectedValue(at)
+                | AttrError::UnquotedValue(at)
+                | AttrError::ExpectedQuote(at, _)
+                | AttrError::Duplicated(at, _)) = e;
+                xml_error(self.mark + 1 + at as u64, e.to_string())
+            })?;
             let value = self.attribute_value(start.name().into_inner(), &attr)?;
             attrs.push(Attr {
                 name: Cow::Borrowed(attr.key.into_inner()),
@@ -491,7 +533,10 @@ impl EventHandler {
     ) -> Result<Cow<'v, str>> {
         let key = attr.key.into_inner();
         if let Some(why) = checks::bad_name(key) {
-            return Err(self.error_at_mark(&format!("{why}: attribute {key}")));
+            // The key is a slice of the tag, which starts one byte after the mark.
+            let in_tag = (key.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
+            let at = self.mark + 1 + in_tag as u64;
+            return Err(xml_error(at, format!("{why}: attribute {key}")));
         }
         if let Some(i) = memchr::memchr(b'<', attr.value.as_bytes()) {
             // The value is a slice of the tag, which starts one byte after the mark.
@@ -698,7 +743,7 @@ mod tests {
         let broken = "<r>\n<b>x</b>\n  <c>]]></c></r>";
         let error = events(broken).unwrap_err().to_string();
         assert!(
-            error.starts_with("malformed XML at 3:6 (byte 18)"),
+            error.starts_with("malformed XML at 3:8 (byte 20)"),
             "{error}"
         );
         for step in 1..9 {

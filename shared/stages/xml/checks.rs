@@ -102,7 +102,7 @@ fn is_name_start(c: char) -> bool {
         | '\u{F900}'..='\u{FDCF}' | '\u{FDF0}'..='\u{FFFD}' | '\u{10000}'..='\u{EFFFF}')
 }
 
-fn is_name_char(c: char) -> bool {
+pub fn is_name_char(c: char) -> bool {
     is_name_start(c)
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
@@ -115,29 +115,47 @@ pub fn cdata_end_in_text(raw: &[u8]) -> Option<usize> {
         .map(|i| i - 2)
 }
 
-/// Why a comment's content is not allowed: `--` inside, or a `-` right before the end.
-pub fn bad_comment(content: &[u8]) -> Option<&'static str> {
-    if memchr::memmem::find(content, b"--").is_some() || content.ends_with(b"-") {
-        Some("\"--\" inside a comment")
-    } else {
-        None
-    }
+/// Where a comment's content holds `--` (a `-` right before the closing `-->` makes one), if
+/// it does: comments may not.
+pub fn bad_comment(content: &[u8]) -> Option<usize> {
+    memchr::memmem::find(content, b"--")
+        .or_else(|| content.ends_with(b"-").then(|| content.len() - 1))
 }
 
-/// Why a processing instruction is not allowed: no target, or a target reserved by XML.
-pub fn bad_pi(content: &[u8]) -> Option<&'static str> {
+/// Why a processing instruction is not allowed (no target, or a target reserved by XML),
+/// and its target's length.
+pub fn bad_pi(content: &[u8]) -> Option<(&'static str, usize)> {
     let end = content
         .iter()
         .position(u8::is_ascii_whitespace)
         .unwrap_or(content.len());
     let target = &content[..end];
     if target.is_empty() {
-        Some("a processing instruction without a target")
+        Some(("a processing instruction without a target", 0))
     } else if target.eq_ignore_ascii_case(b"xml") {
-        Some("an XML declaration that is not at the start of the document")
+        let why = "an XML declaration that is not at the start of the document";
+        Some((why, end))
     } else {
         None
     }
+}
+
+/// Where character data outside the root element (`raw`, one run of it) goes wrong, if it
+/// is not all whitespace: where expat reports it. After the root, at the first other
+/// character; before it, expat reads a run of name characters as one token and complains at
+/// its end when markup follows at once, else at its start.
+pub fn junk_outside_root(raw: &str, after_root: bool) -> Option<usize> {
+    let start = raw.find(|c: char| !matches!(c, ' ' | '\t' | '\r' | '\n'))?;
+    if after_root {
+        return Some(start);
+    }
+    let rest = &raw[start..];
+    let run = rest.find(|c: char| !is_name_char(c)).unwrap_or(rest.len());
+    Some(if run == rest.len() {
+        start + run
+    } else {
+        start
+    })
 }
 
 #[cfg(test)]
@@ -155,8 +173,17 @@ mod tests {
         assert_eq!(bad_name("bus"), None);
         assert_eq!(bad_name("é:x-1.2"), None);
         assert!(bad_name("1bus").is_some() && bad_name("a b").is_some());
-        assert!(bad_comment(b" a -- b ").is_some() && bad_comment(b" a - b ").is_none());
-        assert!(bad_pi(b"XmL version='1.0'").is_some() && bad_pi(b"xml-stylesheet x").is_none());
+        assert_eq!(bad_comment(b" a -- b "), Some(3));
+        assert_eq!(
+            (bad_comment(b" a - b "), bad_comment(b" a -")),
+            (None, Some(3))
+        );
+        assert_eq!(bad_pi(b"XmL version='1.0'").map(|b| b.1), Some(3));
+        assert!(bad_pi(b"xml-stylesheet x").is_none());
+        assert_eq!(junk_outside_root("junk", false), Some(4));
+        assert_eq!(junk_outside_root(" x y", false), Some(1));
+        assert_eq!(junk_outside_root(" \n x y", true), Some(3));
+        assert_eq!(junk_outside_root(" \n", true), None);
         assert_eq!(cdata_end_in_text(b"a]>]]]>"), Some(4));
         assert_eq!(cdata_end_in_text(b">]]"), None);
     }

@@ -3,8 +3,13 @@
 //! parser ([`encoding_rs`] for everything it knows, plus true ISO-8859-1 and US-ASCII, which
 //! the WHATWG labels map to windows-1252), so the parser and every check after it see UTF-8.
 //!
-//! Positions in a transcoded document are counted in its UTF-8 form: lines are exact, columns
-//! and byte offsets count UTF-8 bytes.
+//! What Python's expat cannot read, co-xml refuses too: multi-byte encodings other than UTF-8
+//! and UTF-16 (Shift_JIS, EUC-JP, GBK, Big5, ...), and the bytes a Windows code page leaves
+//! undefined (0x81 in windows-1252), which the WHATWG tables of `encoding_rs` map to C1
+//! controls but Python's tables do not define.
+//!
+//! Positions in a transcoded document are counted in its UTF-8 form: lines and columns (in
+//! characters) are exact, byte offsets count UTF-8 bytes.
 
 use std::io::{self, Read};
 
@@ -16,6 +21,8 @@ const SNIFF: usize = 1024;
 /// Why a document's encoding cannot be used: the message, and the byte it is about.
 pub struct EncodingError {
     pub offset: u64,
+    /// The 1-based column (in characters) of the first line it is about.
+    pub column: u64,
     pub message: String,
 }
 
@@ -23,6 +30,9 @@ pub struct EncodingError {
 enum Transcoder {
     /// `encoding_rs`'s decoder for the encoding.
     Rs(Decoder),
+    /// `encoding_rs`'s decoder for a Windows code page, whose undefined bytes (which the
+    /// WHATWG tables map to C1 controls) are errors, as in Python's tables that expat uses.
+    Windows(Decoder),
     /// ISO-8859-1: every byte is the code point of the same number.
     Latin1,
     /// US-ASCII: bytes above 0x7F are errors.
@@ -33,6 +43,7 @@ enum Transcoder {
 pub fn utf8_input<'a, R: Read + 'a>(mut input: R) -> Result<Box<dyn Read + 'a>, EncodingError> {
     let prefix = sniff(&mut input).map_err(|e| EncodingError {
         offset: 0,
+        column: 1,
         message: format!("reading the document: {e}"),
     })?;
     let (transcoder, skip) = choose(&prefix)?;
@@ -88,7 +99,10 @@ fn choose(prefix: &[u8]) -> Result<(Option<Transcoder>, usize), EncodingError> {
     let transcoder = choose_transcoder(prefix)?;
     let skip = match (&transcoder, prefix) {
         (Some(Transcoder::Rs(d)), [0xEF, 0xBB, 0xBF, ..]) if d.encoding() != UTF_8 => 3,
-        (Some(Transcoder::Latin1 | Transcoder::Ascii), [0xEF, 0xBB, 0xBF, ..]) => 3,
+        (
+            Some(Transcoder::Latin1 | Transcoder::Ascii | Transcoder::Windows(_)),
+            [0xEF, 0xBB, 0xBF, ..],
+        ) => 3,
         _ => 0,
     };
     Ok((transcoder, skip))
@@ -104,7 +118,7 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
         _ => (None, false),
     };
     let declared = declared_label(prefix, detected);
-    let Some(label) = declared else {
+    let Some((label, value_at)) = declared else {
         return Ok(match detected {
             Some(e) if e != UTF_8 => Some(Transcoder::Rs(e.new_decoder_with_bom_removal())),
             _ => None,
@@ -122,7 +136,8 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
                 "first bytes"
             };
             return Err(EncodingError {
-                offset: 0,
+                offset: value_offset(value_at, detected, bom),
+                column: value_at as u64 + 1 + u64::from(bom),
                 message: format!(
                     "the {what} say{} {}, but the XML declaration says encoding=\"{label}\"",
                     if bom { "s" } else { "" },
@@ -134,7 +149,8 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
     }
     if declared_16 {
         return Err(EncodingError {
-            offset: 0,
+            offset: value_offset(value_at, detected, bom),
+            column: value_at as u64 + 1 + u64::from(bom),
             message: format!(
                 "the XML declaration says encoding=\"{label}\", but the document is not UTF-16 (no byte order mark, ASCII bytes)"
             ),
@@ -147,17 +163,50 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
         "us-ascii" | "ascii" => Ok(Some(Transcoder::Ascii)),
         _ => match Encoding::for_label(label.as_bytes()) {
             Some(e) if e == UTF_8 => Ok(None),
+            // Python's expat reads single-byte encodings only (besides UTF-8 and UTF-16).
+            Some(e) if !e.is_single_byte() => Err(EncodingError {
+                offset: 0,
+                column: 1,
+                message: format!(
+                    "the XML declaration says encoding=\"{label}\", a multi-byte encoding, which is not supported (UTF-8, UTF-16 and single-byte encodings are)"
+                ),
+            }),
+            Some(e) if names_windows_code_page(&lower) => {
+                Ok(Some(Transcoder::Windows(e.new_decoder_without_bom_handling())))
+            }
             Some(e) => Ok(Some(Transcoder::Rs(e.new_decoder_without_bom_handling()))),
             None => Err(EncodingError {
                 offset: 0,
+                column: 1,
                 message: format!("unknown encoding \"{label}\" in the XML declaration"),
             }),
         },
     }
 }
 
-/// The `encoding="..."` of the XML declaration at the start of `prefix`, if any.
-fn declared_label(prefix: &[u8], detected: Option<&'static Encoding>) -> Option<String> {
+/// True for a label naming a Windows code page (`windows-1252`, `cp1252`, `x-cp1250`).
+fn names_windows_code_page(lower: &str) -> bool {
+    ["windows-", "cp12", "x-cp12", "cp874"]
+        .iter()
+        .any(|p| lower.starts_with(p))
+}
+
+/// Where the first C1 control (U+0080 to U+009F) stands in UTF-8 `text`, if any.
+fn first_c1(text: &[u8]) -> Option<usize> {
+    memchr::memchr_iter(0xC2, text).find(|&i| matches!(text.get(i + 1), Some(0x80..=0x9F)))
+}
+
+/// The byte offset of the declared encoding's name, from its place in characters (the
+/// declaration is ASCII): where expat points when the name contradicts the document.
+fn value_offset(chars: usize, detected: Option<&'static Encoding>, bom: bool) -> u64 {
+    let utf16 = detected.is_some_and(|e| e == UTF_16LE || e == UTF_16BE);
+    let (width, mark) = if utf16 { (2, 2) } else { (1, 3) };
+    (width * chars + if bom { mark } else { 0 }) as u64
+}
+
+/// The `encoding="..."` of the XML declaration at the start of `prefix`, if any, and where
+/// its value starts (in characters, after any byte order mark).
+fn declared_label(prefix: &[u8], detected: Option<&'static Encoding>) -> Option<(String, usize)> {
     let text: String = match detected {
         Some(e) if e != UTF_8 => e.decode_with_bom_removal(prefix).0.into_owned(),
         _ => String::from_utf8_lossy(prefix.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(prefix))
@@ -175,7 +224,10 @@ fn declared_label(prefix: &[u8], detected: Option<&'static Encoding>) -> Option<
         .trim_start();
     let quote = rest.chars().next().filter(|&q| q == '"' || q == '\'')?;
     let value = &rest[1..];
-    Some(value[..value.find(quote)?].to_owned())
+    let at = text[..value.as_ptr() as usize - text.as_ptr() as usize]
+        .chars()
+        .count();
+    Some((value[..value.find(quote)?].to_owned(), at))
 }
 
 /// A reader that transcodes to UTF-8.
@@ -191,6 +243,9 @@ struct Transcode<R> {
     /// Transcoded bytes not yet handed out.
     output: Vec<u8>,
     out_start: usize,
+    /// The error met after the output in hand: reported once that has been read, so the
+    /// parser reaches the bad byte (and says where it is) first.
+    failed: Option<io::Error>,
 }
 
 impl<R: Read> Transcode<R> {
@@ -205,19 +260,24 @@ impl<R: Read> Transcode<R> {
             consumed: 0,
             output: Vec::with_capacity(3 * (64 << 10) + 16),
             out_start: 0,
+            failed: None,
         }
     }
 
     fn name(&self) -> &'static str {
         match &self.transcoder {
-            Transcoder::Rs(d) => d.encoding().name(),
+            Transcoder::Rs(d) | Transcoder::Windows(d) => d.encoding().name(),
             Transcoder::Latin1 => "ISO-8859-1",
             Transcoder::Ascii => "US-ASCII",
         }
     }
 
-    /// Transcodes the next piece of input into `output`; false at the end.
+    /// Transcodes the next piece of input into `output`; false at the end. Output before a
+    /// bad byte is handed out first; the error comes with the next call.
     fn fill(&mut self) -> io::Result<bool> {
+        if let Some(e) = self.failed.take() {
+            return Err(e);
+        }
         if self.start == self.end && !self.eof {
             self.start = 0;
             self.end = loop {
@@ -231,18 +291,45 @@ impl<R: Read> Transcode<R> {
         }
         self.output.clear();
         self.out_start = 0;
+        let (read, bad) = self.transcode();
+        self.start += read;
+        self.consumed += read as u64;
+        if let Some(at) = bad {
+            let e = self.malformed(at);
+            if self.output.is_empty() {
+                return Err(e);
+            }
+            self.failed = Some(e);
+        }
+        Ok(!(self.output.is_empty() && self.eof && self.start == self.end))
+    }
+
+    /// Transcodes the pending input into `output`: how many bytes were read, and the offset
+    /// of a bad byte (the output then stops before it).
+    fn transcode(&mut self) -> (usize, Option<u64>) {
         let src = &self.input[self.start..self.end];
-        let read = match &mut self.transcoder {
-            Transcoder::Rs(decoder) => {
+        match &mut self.transcoder {
+            Transcoder::Rs(decoder) | Transcoder::Windows(decoder) => {
                 self.output.resize(self.output.capacity(), 0);
                 let (result, read, written) =
                     decoder.decode_to_utf8_without_replacement(src, &mut self.output, self.eof);
                 self.output.truncate(written);
-                if let DecoderResult::Malformed(bad, _) = result {
-                    let at = self.consumed + read as u64 - u64::from(bad);
-                    return Err(self.malformed(at));
+                let mut bad = match result {
+                    DecoderResult::Malformed(bad, _) => {
+                        Some(self.consumed + read as u64 - u64::from(bad))
+                    }
+                    _ => None,
+                };
+                if matches!(self.transcoder, Transcoder::Windows(_)) {
+                    if let Some(at) = first_c1(&self.output) {
+                        // One byte in, one character out: the character's rank is the byte's.
+                        let rank = self.output[..at].iter().filter(|&&b| b & 0xC0 != 0x80);
+                        let byte = self.consumed + rank.count() as u64;
+                        self.output.truncate(at);
+                        bad = Some(bad.map_or(byte, |b| b.min(byte)));
+                    }
                 }
-                read
+                (read, bad)
             }
             Transcoder::Latin1 => {
                 for &b in src {
@@ -250,19 +337,15 @@ impl<R: Read> Transcode<R> {
                     self.output
                         .extend_from_slice(char::from(b).encode_utf8(&mut utf8).as_bytes());
                 }
-                src.len()
+                (src.len(), None)
             }
             Transcoder::Ascii => {
-                if let Some(i) = src.iter().position(|&b| b > 0x7F) {
-                    return Err(self.malformed(self.consumed + i as u64));
-                }
-                self.output.extend_from_slice(src);
-                src.len()
+                let good = src.iter().position(|&b| b > 0x7F);
+                let upto = good.unwrap_or(src.len());
+                self.output.extend_from_slice(&src[..upto]);
+                (src.len(), good.map(|i| self.consumed + i as u64))
             }
-        };
-        self.start += read;
-        self.consumed += read as u64;
-        Ok(!(self.output.is_empty() && self.eof && self.start == self.end))
+        }
     }
 
     fn malformed(&self, at: u64) -> io::Error {

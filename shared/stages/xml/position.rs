@@ -34,8 +34,10 @@ pub struct Window<R> {
     bad_char: Option<u64>,
     /// Line ends in every byte read so far.
     lines_read: u64,
-    /// Stream offset of the first byte of the line `buf[0]` is on.
-    line_start_before_buf: u64,
+    /// Characters between the start of the line `buf[0]` is on and `buf[0]`.
+    line_chars_before_buf: u64,
+    /// True once reading the input failed (the error is about the end of what was read).
+    read_failed: bool,
 }
 
 /// An unfinished event this large waits for as many bytes again before it is parsed anew,
@@ -54,7 +56,8 @@ impl<R: Read> Window<R> {
             eof: false,
             bad_char: None,
             lines_read: 0,
-            line_start_before_buf: 0,
+            line_chars_before_buf: 0,
+            read_failed: false,
         }
     }
 
@@ -93,17 +96,21 @@ impl<R: Read> Window<R> {
         Some(self.offset(from + e.valid_up_to()))
     }
 
-    /// The 1-based line and column (in bytes) of stream offset `offset`, which must lie in the
-    /// window (it is clamped to it).
+    /// True once reading the input failed: an error then is about the end of the window.
+    pub fn read_failed(&self) -> bool {
+        self.read_failed
+    }
+
+    /// The 1-based line and column of stream offset `offset`, which must lie in the window
+    /// (it is clamped to it). Columns count characters, as expat's do (expat's start at 0).
     pub fn line_column(&self, offset: u64) -> (u64, u64) {
         let at = (offset.saturating_sub(self.buf_offset) as usize).min(self.end);
         let after = count_line_ends(&self.buf[at..self.end]) as u64;
-        let line_start = match memchr::memrchr(b'\n', &self.buf[..at]) {
-            Some(i) => self.offset(i + 1),
-            None => self.line_start_before_buf,
+        let column = match memchr::memrchr(b'\n', &self.buf[..at]) {
+            Some(i) => count_chars(&self.buf[i + 1..at]),
+            None => self.line_chars_before_buf + count_chars(&self.buf[..at]),
         };
-        let offset = self.offset(at);
-        (self.lines_read - after + 1, offset - line_start + 1)
+        (self.lines_read - after + 1, column + 1)
     }
 
     /// Drops the bytes before `keep` (an index in `bytes()`), moves the rest to the front and
@@ -114,8 +121,9 @@ impl<R: Read> Window<R> {
     /// again and again costs in all about twice its size.
     pub fn refill(&mut self, keep: usize) -> io::Result<bool> {
         let keep = keep.min(self.end);
-        if let Some(last) = memchr::memrchr(b'\n', &self.buf[..keep]) {
-            self.line_start_before_buf = self.offset(last + 1);
+        match memchr::memrchr(b'\n', &self.buf[..keep]) {
+            Some(last) => self.line_chars_before_buf = count_chars(&self.buf[last + 1..keep]),
+            None => self.line_chars_before_buf += count_chars(&self.buf[..keep]),
         }
         self.buf.copy_within(keep..self.end, 0);
         self.buf_offset += keep as u64;
@@ -173,10 +181,18 @@ impl<R: Read> Window<R> {
                     return Ok(true);
                 }
                 Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
-                Err(e) => return Err(e),
+                Err(e) => {
+                    self.read_failed = true;
+                    return Err(e);
+                }
             }
         }
     }
+}
+
+/// Characters in UTF-8 `bytes` (bytes that are not continuation bytes).
+fn count_chars(bytes: &[u8]) -> u64 {
+    bytes.iter().filter(|&&b| b & 0xC0 != 0x80).count() as u64
 }
 
 /// Line ends in `bytes`. Counts in blocks with byte-wide sums, which the compiler turns into
