@@ -4,7 +4,7 @@
 //! the WHATWG labels map to windows-1252), so the parser and every check after it see UTF-8.
 //!
 //! What Python's expat cannot read, co-xml refuses too: multi-byte encodings other than UTF-8
-//! and UTF-16 (Shift_JIS, EUC-JP, GBK, Big5, ...), and the bytes a Windows code page leaves
+//! and UTF-16 (`Shift_JIS`, EUC-JP, GBK, Big5, ...), and the bytes a Windows code page leaves
 //! undefined (0x81 in windows-1252), which the WHATWG tables of `encoding_rs` map to C1
 //! controls but Python's tables do not define.
 //!
