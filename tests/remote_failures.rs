@@ -193,3 +193,82 @@ fn ssh_child(parent: u32) -> Option<libc::pid_t> {
             (ppid == parent && comm.ends_with("(ssh")).then_some(pid)
         })
 }
+
+/// The whole Ctrl-C ladder through the agents, with the transport given by `COPIPE_RSH`:
+/// the first interrupt drains, the second's SIGTERM reaches a remote stage (it dies of it),
+/// the third's SIGKILL one that ignores SIGTERM (hung, with its input already ended, so
+/// only a signal ends it). A remote stage's stderr comes back tagged with its stage and
+/// host, and `--stats` has the remote stages' ends.
+#[test]
+fn every_rung_of_the_ctrl_c_ladder_reaches_remote_stages() {
+    let sshd = Sshd::start();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = "a@hostb = co-chaos --hang\nb@hostc = co-chaos --ignore-term --hang\n\
+        co-lines examples/data/access-log | a | co-printer\n\
+        co-lines examples/data/access-log | b | co-dump";
+    let child = Command::new(bin("copipe"))
+        .current_dir(env!("CARGO_MANIFEST_DIR"))
+        .env("COPIPE_RSH", sshd.rsh())
+        .args([
+            "run",
+            "--stats=json",
+            "--grace",
+            "600",
+            "--drain-timeout",
+            "600",
+        ])
+        .arg("--remote-dir")
+        .arg(bin("copipe").parent().unwrap())
+        .args(["-e", spec])
+        .stdin(Stdio::null())
+        .stdout(std::fs::File::create(dir.path().join("out")).unwrap())
+        .stderr(std::fs::File::create(dir.path().join("err")).unwrap())
+        .spawn()
+        .unwrap();
+    let mut run = Reaper(vec![child]);
+    let launcher = run.0[0].id() as libc::pid_t;
+    let said = |what: &str| {
+        let what = what.to_owned();
+        let dir = dir.path().to_owned();
+        move || read(&dir, "err").contains(&what)
+    };
+    for stage in ["a@hostb", "b@hostc"] {
+        let hung = format!("{stage}] co-chaos: hanging after 0 events, as asked (--hang)");
+        wait_for(&hung, said(&hung));
+    }
+    let interrupt = |then: &str| {
+        // SAFETY: kill(2) on our own child, not yet reaped.
+        unsafe { libc::kill(launcher, libc::SIGINT) };
+        wait_for(then, said(then));
+    };
+    interrupt("copipe: interrupted: draining");
+    interrupt("copipe: terminating");
+    wait_for("a dead of SIGTERM", || {
+        sshd.remote_processes("co-chaos --hang").is_empty()
+    });
+    remote_pid(&sshd, "co-chaos --ignore-term --hang");
+    interrupt("copipe: killing");
+    let err = read(dir.path(), "err");
+    assert_eq!(exit_code(&mut run.0[0]), Some(130), "{err}");
+    let err = read(dir.path(), "err");
+    let stats: serde_json::Value = serde_json::from_str(err.lines().last().unwrap()).unwrap();
+    let signal = |command: &str| {
+        let stages = stats["stages"].as_array().unwrap();
+        let stage = (stages.iter())
+            .find(|s| s["stage"].as_str().unwrap().contains(command))
+            .unwrap_or_else(|| panic!("{command}: {err}"));
+        assert!(stage["wall_seconds"].as_f64().unwrap() > 0.0, "{stage}");
+        stage["signal"].as_i64()
+    };
+    assert_eq!(
+        signal("\"co-chaos --hang\""),
+        Some(i64::from(libc::SIGTERM)),
+        "{err}"
+    );
+    assert_eq!(
+        signal("\"co-chaos --ignore-term --hang\""),
+        Some(i64::from(libc::SIGKILL)),
+        "{err}"
+    );
+    assert_nothing_left(&sshd);
+}
