@@ -71,3 +71,9 @@ bench-observe:
 # A JetStream link on loopback beside a pipe: small events/s, MB/s, the bus pipeline split.
 bench-nats:
     bash benches/nats/run.sh
+
+# Stages on another host: the bus pipeline on ~200 MB with two stages on a loopback
+# sshd (the tests' harness), beside the all-local run: MB/s, the ratio, CPU by side, ciphers.
+bench-remote:
+    cargo build --release --quiet --bins --example bench-remote
+    target/release/examples/bench-remote
