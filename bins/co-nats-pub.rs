@@ -6,10 +6,10 @@ use clap::Parser;
 use copipe::args::InputArgs;
 use copipe::nats::connect::NatsArgs;
 use copipe::nats::publish::{run_publish, PubOptions};
-use copipe::protocol::{Port, StageInfo};
+use copipe::protocol::StageInfo;
 use copipe::run;
 
-const INFO: StageInfo = StageInfo::new("co-nats-pub", Port::Any, Port::None);
+const INFO: StageInfo = copipe::nats::PUB_INFO;
 
 /// Publish the input's events to a NATS subject (a `JetStream` stream): a durable link that outlives this
 /// process.
@@ -37,6 +37,11 @@ struct Args {
     /// Seconds to keep retrying while the server is unreachable before failing.
     #[arg(long, value_name = "SECONDS", default_value_t = 60)]
     retry_for: u64,
+    /// When the input breaks off (its writer died), exit without marking the stream failed:
+    /// a restart of the same producer resumes it (the launcher sets this for a stage it
+    /// restarts).
+    #[arg(long)]
+    resumable: bool,
     #[command(flatten)]
     nats: NatsArgs,
     #[command(flatten)]
@@ -51,6 +56,7 @@ fn main() -> ExitCode {
             max_bytes: args.max_bytes,
             message_bytes: args.message_bytes,
             retry_for: Duration::from_secs(args.retry_for),
+            resumable: args.resumable,
         };
         run_publish(&INFO.name, &args.nats, &opts, &args.input)
     })

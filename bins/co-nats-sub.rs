@@ -6,11 +6,11 @@ use std::time::Duration;
 use clap::Parser;
 use copipe::nats::connect::NatsArgs;
 use copipe::nats::subscribe::{run_subscribe, SubOptions};
-use copipe::protocol::{Port, StageInfo};
+use copipe::protocol::StageInfo;
 use copipe::run;
 use copipe::EventKind;
 
-const INFO: StageInfo = StageInfo::new("co-nats-sub", Port::None, Port::Any);
+const INFO: StageInfo = copipe::nats::SUB_INFO;
 
 /// Read the events co-nats-pub stored under a NATS subject (a `JetStream` stream), through a durable
 /// consumer: a restart resumes after the last event written out.
@@ -48,6 +48,10 @@ struct Args {
     /// so the stream's --max-bytes bounds only unconsumed data).
     #[arg(long)]
     keep: bool,
+    /// Read the subject from its start at every run (implies --keep): for a stage the launcher
+    /// restarts, whose publisher downstream skips what it already stored.
+    #[arg(long)]
+    replay: bool,
     /// Write frames to PATH (a regular file is journaled) instead of standard output.
     #[arg(long, value_name = "PATH")]
     output: Option<PathBuf>,
@@ -70,7 +74,8 @@ fn main() -> ExitCode {
             max_ack_pending: args.max_ack_pending.max(1),
             retry_for: Duration::from_secs(args.retry_for),
             max_bytes: args.max_bytes,
-            trim: !args.keep,
+            trim: !args.keep && !args.replay,
+            replay: args.replay,
         };
         run_subscribe(&INFO.name, &args.nats, &opts)
     })

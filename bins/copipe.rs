@@ -152,6 +152,11 @@ struct RunArgs {
     /// when stderr is not a terminal (on a terminal they are shown anyway).
     #[arg(long)]
     progress: bool,
+    /// The NATS server of the spec's nats: links, `nats://[USER:PASSWORD@]HOST:PORT`; by
+    /// default `COPIPE_NATS`, else `nats://127.0.0.1:4222` (`COPIPE_NATS_CREDS` names a
+    /// credentials file).
+    #[arg(long, value_name = "URL")]
+    nats: Option<String>,
 }
 
 #[derive(ClapArgs)]
@@ -196,6 +201,10 @@ fn main() -> ExitCode {
 }
 
 fn run(args: RunArgs) -> Result<u8, copipe::Error> {
+    if let Some(url) = &args.nats {
+        // Before any thread starts: the inserted co-nats-pub and co-nats-sub read it.
+        std::env::set_var("COPIPE_NATS", url);
+    }
     let options = supervise::RunOptions {
         drain_timeout: seconds(args.drain_timeout, "--drain-timeout")?,
         grace: seconds(args.grace, "--grace")?,

@@ -31,6 +31,7 @@ mod examples_seed;
 mod launcher;
 mod link_errors;
 mod nats;
+mod nats_launch;
 mod nats_server;
 mod observe;
 mod python_stages;

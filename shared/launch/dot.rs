@@ -44,6 +44,10 @@ pub fn to_dot(graph: &Graph) -> String {
                 format!("{}: {}", node.position, node.argv[0]),
                 "shape=diamond, style=dashed",
             ),
+            Role::NatsPub | Role::NatsSub => (
+                format!("{}: {}", node.position, command_text(&node.argv)),
+                "shape=cylinder, style=dashed",
+            ),
         };
         let _ = writeln!(
             out,

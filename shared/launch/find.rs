@@ -150,6 +150,7 @@ impl Finder {
                 merge: find("co-merge"),
             },
             remote: BTreeMap::new(),
+            nats: [find("co-nats-pub"), find("co-nats-sub")],
         }
     }
 }
@@ -170,6 +171,8 @@ pub struct Helpers {
     pub local: FanPrograms,
     /// On each remote host, as its agent found them.
     pub remote: BTreeMap<String, FanPrograms>,
+    /// `co-nats-pub` and `co-nats-sub`, here: the ends of `nats:` links run on this machine.
+    pub nats: [Result<Located, Looked>; 2],
 }
 
 impl Helpers {

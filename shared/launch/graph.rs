@@ -21,6 +21,10 @@ pub enum Role {
     Broadcast,
     /// A `co-merge` inserted before a stage that several others feed.
     Merge,
+    /// A `co-nats-pub` inserted at the writing end of a `nats:` link.
+    NatsPub,
+    /// A `co-nats-sub` inserted at the reading end of a `nats:` link.
+    NatsSub,
 }
 
 /// One process of the wired graph.
@@ -48,7 +52,9 @@ impl Node {
     pub fn stage_ref(&self) -> StageRef {
         let command = match self.role {
             Role::User(_) => command_text(&self.argv),
-            Role::Broadcast | Role::Merge => format!("{} (inserted)", self.argv[0]),
+            Role::Broadcast | Role::Merge | Role::NatsPub | Role::NatsSub => {
+                format!("{} (inserted)", command_text(&self.argv))
+            }
         };
         StageRef {
             position: self.position,
@@ -108,6 +114,18 @@ pub struct Link {
 pub struct Graph {
     pub nodes: Vec<Node>,
     pub links: Vec<Link>,
+    /// The stages restarted on failure, each with the ends of its `nats:` links.
+    pub restarts: Vec<RestartUnit>,
+}
+
+/// Nodes restarted together when one of them fails: a stage with a restart policy and the
+/// `co-nats-sub` and `co-nats-pub` of its links (nothing else holds a pipe to them).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RestartUnit {
+    /// The nodes (indices into [`Graph::nodes`]), in graph order; the stage is `nodes[1]`.
+    pub nodes: Vec<usize>,
+    /// Restarts allowed.
+    pub max: u32,
 }
 
 impl Graph {
@@ -256,6 +274,12 @@ pub enum Problem {
     },
     #[error("{from} writes text, and text cannot be broadcast; fan-out needs events (put co-lines after it)")]
     TextFanOut { from: StageRef },
+    #[error("{stage}: restart=on-failure is refused here: {why}")]
+    RestartUnsafe { stage: StageRef, why: &'static str },
+    #[error("{from} writes text, and a nats: link carries events (put co-lines before it)")]
+    NatsText { from: StageRef },
+    #[error("this graph needs {program} (for its nats: links), which was not found ({looked})")]
+    NatsNotFound { program: String, looked: Looked },
     #[error("this graph needs {program} (fan-{fan}), which was not found ({looked})")]
     HelperNotFound {
         program: String,

@@ -12,8 +12,8 @@
 use std::collections::VecDeque;
 
 use super::find::{Helpers, Located};
-use super::graph::{Graph, GraphError, Looked, Node, Problem, Role, StageRef};
-use super::spec::{command_text, Carrier, LinkSpec, Pipeline, Pos};
+use super::graph::{Graph, GraphError, Looked, Node, Problem, RestartUnit, Role, StageRef};
+use super::spec::{command_text, Carrier, LinkSpec, Pipeline, Placement, Pos};
 use crate::protocol::{Flow, Port, StageInfo};
 use crate::stages::{broadcast, merge};
 
@@ -26,6 +26,7 @@ pub fn plan(
     helpers: &Helpers,
 ) -> Result<Graph, GraphError> {
     let shape = Shape::new(pipeline);
+    shape.check_restarts()?;
     let order = shape.order()?;
     let flows = shape.flows(&infos, &order)?;
     shape.wire(programs.into_iter().zip(infos).collect(), &flows, helpers)
@@ -238,9 +239,34 @@ impl<'a> Shape<'a> {
             self.place(i, user, written, helpers, &mut wiring)?;
         }
         let mut graph = wiring.graph;
+        let mut nats_ends = vec![(None, None); self.pipeline.stages.len()];
         for link in &self.pipeline.links {
             let (from, to) = (wiring.exit[link.from], wiring.entry[link.to]);
-            graph.add_link(from, to, written[link.from], link.carrier.clone());
+            let flow = written[link.from];
+            match &link.carrier {
+                Carrier::Pipe => graph.add_link(from, to, flow, Carrier::Pipe),
+                Carrier::Nats(subject) => {
+                    let nats = NatsLink {
+                        subject,
+                        flow,
+                        from: self.stage(link.from),
+                        at: link.pos,
+                        resumable: self.restart_of(link.from).is_some(),
+                        replay: self.restart_of(link.to).is_some(),
+                    };
+                    let (publisher, subscriber) = nats.insert(&mut graph, from, to, helpers)?;
+                    nats_ends[link.from].1 = Some(publisher);
+                    nats_ends[link.to].0 = Some(subscriber);
+                }
+            }
+        }
+        for (i, ends) in nats_ends.into_iter().enumerate() {
+            if let (Some(max), (Some(sub), Some(publisher))) = (self.restart_of(i), ends) {
+                graph.restarts.push(RestartUnit {
+                    nodes: vec![sub, wiring.exit[i], publisher],
+                    max,
+                });
+            }
         }
         for (position, node) in graph.nodes.iter_mut().enumerate() {
             node.position = position + 1;
@@ -285,6 +311,124 @@ impl<'a> Shape<'a> {
             graph.add_link(me, me + 1, written[i], Carrier::Pipe);
         }
         Ok(())
+    }
+}
+
+impl Shape<'_> {
+    /// The restarts allowed to spec stage `i`, if it has a policy.
+    fn restart_of(&self, i: usize) -> Option<u32> {
+        self.pipeline.stages[i].restart.map(|r| r.max)
+    }
+
+    /// Refuses a restart policy where a restart could lose or double events: the stage must
+    /// run here and read and write exactly one `nats:` link each.
+    pub fn check_restarts(&self) -> Result<(), GraphError> {
+        for (i, stage) in self.pipeline.stages.iter().enumerate() {
+            if stage.restart.is_none() {
+                continue;
+            }
+            let nats = |l: &usize| matches!(self.link(*l).carrier, Carrier::Nats(_));
+            let why = if stage.placement != Placement::Local {
+                Some("it runs on another host; restarts are for stages on this machine")
+            } else if self.ins[i].len() != 1 || self.outs[i].len() != 1 {
+                Some("a restarted stage reads one nats: link and writes one (nats:IN | stage | nats:OUT)")
+            } else if !self.ins[i].iter().all(nats) {
+                Some("its input is not a nats: link, so what was in flight would be lost (nats:IN | stage | nats:OUT)")
+            } else if !self.outs[i].iter().all(nats) {
+                Some("its output is not a nats: link, so what it wrote before would be written again (nats:IN | stage | nats:OUT)")
+            } else {
+                None
+            };
+            if let Some(why) = why {
+                return Err(Problem::RestartUnsafe {
+                    stage: self.stage(i),
+                    why,
+                }
+                .at(stage.pos));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// A `nats:` link being laid out: `co-nats-pub` after its writer, `co-nats-sub` before its
+/// reader.
+struct NatsLink<'a> {
+    subject: &'a str,
+    flow: Flow,
+    from: StageRef,
+    at: Pos,
+    /// The writer restarts: its publisher leaves no failure marker when its input breaks.
+    resumable: bool,
+    /// The reader restarts: its subscriber replays the subject from the start each time.
+    replay: bool,
+}
+
+impl NatsLink<'_> {
+    /// Adds the two ends to `graph`, joined to `from` and `to` by pipes; returns their nodes.
+    fn insert(
+        &self,
+        graph: &mut Graph,
+        from: usize,
+        to: usize,
+        helpers: &Helpers,
+    ) -> Result<(usize, usize), GraphError> {
+        let kind = match self.flow {
+            Flow::Events(kind) => Some(kind),
+            Flow::Text => {
+                return Err(Problem::NatsText {
+                    from: self.from.clone(),
+                }
+                .at(self.at))
+            }
+            Flow::Unknown | Flow::Nothing => None,
+        };
+        let mut pub_argv = vec!["co-nats-pub".to_owned(), self.subject.to_owned()];
+        if self.resumable {
+            pub_argv.push("--resumable".into());
+        }
+        let mut sub_argv = vec!["co-nats-sub".to_owned(), self.subject.to_owned()];
+        if let Some(kind) = kind {
+            sub_argv.extend(["--kind".to_owned(), kind.name().to_owned()]);
+        }
+        if self.replay {
+            sub_argv.push("--replay".into());
+        }
+        let publisher = self.node(helpers, 0, pub_argv, Role::NatsPub, crate::nats::PUB_INFO)?;
+        let subscriber = self.node(helpers, 1, sub_argv, Role::NatsSub, crate::nats::SUB_INFO)?;
+        let p = graph.nodes.len();
+        graph.nodes.push(publisher);
+        graph.nodes.push(subscriber);
+        graph.add_link(from, p, self.flow, Carrier::Pipe);
+        graph.add_link(p + 1, to, self.flow, Carrier::Pipe);
+        Ok((p, p + 1))
+    }
+
+    fn node(
+        &self,
+        helpers: &Helpers,
+        which: usize,
+        argv: Vec<String>,
+        role: Role,
+        info: StageInfo,
+    ) -> Result<Node, GraphError> {
+        let program = helpers.nats[which].clone().map_err(|looked| {
+            Problem::NatsNotFound {
+                program: info.name.to_string(),
+                looked,
+            }
+            .at(self.at)
+        })?;
+        Ok(Node {
+            position: 0,
+            role,
+            name: None,
+            argv,
+            program,
+            info: Some(info),
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+        })
     }
 }
 
@@ -379,6 +523,10 @@ mod tests {
                 merge: Ok(Located::local("/bin/co-merge")),
             },
             remote: BTreeMap::new(),
+            nats: [
+                Ok(Located::local("/bin/co-nats-pub")),
+                Ok(Located::local("/bin/co-nats-sub")),
+            ],
         }
     }
 
@@ -501,6 +649,7 @@ mod tests {
                 merge: Err(Looked::Beside("/opt/copipe".into())),
             },
             remote: BTreeMap::new(),
+            nats: [Err(Looked::OnPath), Err(Looked::OnPath)],
         };
         assert!(plan_with("co-lines a | co-printer", &missing).is_ok());
         assert_eq!(

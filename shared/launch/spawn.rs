@@ -134,6 +134,8 @@ fn link_ends(link: &Link) -> Result<(End, End)> {
             let (r, w) = io::pipe().map_err(|e| Error::io("creating a pipe", e))?;
             Ok((End::Fd(r.into()), End::Fd(w.into())))
         }
+        // The planner replaced each `nats:` link by pipes to its inserted ends.
+        Carrier::Nats(_) => unreachable!("a nats: link is wired as two pipes"),
     }
 }
 
@@ -179,6 +181,19 @@ pub fn spawn_all(
         return (started, Some(e));
     }
     (started, None)
+}
+
+/// Starts `nodes` again (a restart unit: their links join only them, so each gets fresh
+/// pipes). A restarted stage never takes the launcher's stdin.
+pub fn respawn(graph: &Graph, nodes: &[usize], options: &SpawnOptions) -> Result<Vec<Started>> {
+    let mut ends = Ends::new(graph);
+    let relay = relays_stderr(graph);
+    let mut started = Vec::with_capacity(nodes.len());
+    for &i in nodes {
+        let s = spawn_one(&graph.nodes[i], false, relay, &mut ends, options)?;
+        started.push(Started { node: i, ..s });
+    }
+    Ok(started)
 }
 
 /// A stage placed on another host, being planned for its agent.

@@ -26,6 +26,19 @@
 //! A file holding one plain chain is just a pipeline:
 //! `co-xml examples/data/allroutes.xml | co-buses | co-filter route=22 | co-bus-locations`.
 //!
+//! Durable links and restarts (issue 14):
+//!
+//! * `a | nats:SUBJECT | b` puts the link from `a` to `b` on a NATS `JetStream` subject: the
+//!   launcher inserts `co-nats-pub SUBJECT` after `a` and `co-nats-sub SUBJECT` before `b`
+//!   (the server is `--nats URL` or `COPIPE_NATS`), and checks the kinds across it as across
+//!   a pipe.
+//! * `restart=on-failure[:N] command args` (first word of an element or of a definition)
+//!   restarts the stage when it fails, at most N times (5 by default), with a backoff. It is
+//!   allowed only on a stage whose one input and one output are `nats:` links: the stage is
+//!   restarted with its two link ends, its input replayed from the start of the subject and
+//!   what it already published skipped, so a restart loses and doubles nothing (the stage
+//!   must be deterministic, as every copipe stage is).
+//!
 //! Errors carry the line and column where they were found.
 
 use std::collections::HashMap;
@@ -86,6 +99,49 @@ pub enum Carrier {
     /// An anonymous pipe between two children of the launcher.
     #[default]
     Pipe,
+    /// A NATS `JetStream` subject (`nats:SUBJECT`): the launcher inserts `co-nats-pub` and
+    /// `co-nats-sub`, joined to the two stages by pipes.
+    Nats(String),
+}
+
+/// A stage's restart policy: `restart=on-failure[:N]`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Restart {
+    /// How many restarts at most.
+    pub max: u32,
+}
+
+impl Restart {
+    /// The restarts allowed when `restart=on-failure` gives no number.
+    pub const DEFAULT_MAX: u32 = 5;
+
+    /// Reads `restart=on-failure[:N]`; `None` for a word that is no restart policy.
+    fn parse(word: &Word) -> Option<Result<Restart, SpecError>> {
+        let rest = word
+            .text
+            .strip_prefix("restart=")
+            .filter(|_| !word.quoted)?;
+        let bad = || {
+            SpecError::at(
+                word.pos,
+                format!(
+                    "invalid restart policy {:?}: write restart=on-failure or restart=on-failure:N",
+                    word.text
+                ),
+            )
+        };
+        Some(match rest.strip_prefix("on-failure") {
+            Some("") => Ok(Restart {
+                max: Restart::DEFAULT_MAX,
+            }),
+            Some(n) => n
+                .strip_prefix(':')
+                .and_then(|n| n.parse().ok())
+                .map(|max| Restart { max })
+                .ok_or_else(bad),
+            None => Err(bad()),
+        })
+    }
 }
 
 /// One stage of the described graph.
@@ -99,6 +155,8 @@ pub struct StageSpec {
     pub pos: Pos,
     /// Where it runs.
     pub placement: Placement,
+    /// Its restart policy, if any.
+    pub restart: Option<Restart>,
 }
 
 /// A link `from | to` between two stages (indices into [`Pipeline::stages`]).
@@ -393,6 +451,21 @@ fn argv(words: &[Word]) -> Vec<String> {
     words.iter().map(|w| w.text.clone()).collect()
 }
 
+/// The subject of a `nats:SUBJECT` element, checked; `None` for any other element.
+fn nats_subject(words: &[Word]) -> Result<Option<String>, SpecError> {
+    let Some(subject) = (words[0].text.strip_prefix("nats:")).filter(|_| !words[0].quoted) else {
+        return Ok(None);
+    };
+    if let Some(extra) = words.get(1) {
+        return Err(SpecError::at(
+            extra.pos,
+            "a nats:SUBJECT link takes no arguments",
+        ));
+    }
+    crate::nats::check_subject(subject).map_err(|e| SpecError::at(words[0].pos, e.to_string()))?;
+    Ok(Some(subject.to_owned()))
+}
+
 /// Parses a spec into stages and links; see the module documentation for the syntax.
 pub fn parse(text: &str) -> Result<Pipeline, SpecError> {
     let statements = statements(Lexer::new(text).tokens()?)?;
@@ -454,13 +527,26 @@ impl Builder {
         }
     }
 
-    /// Adds a chain: its elements are stages, its `|`s (at `pipes`) links.
+    /// Adds a chain: its elements are stages, its `|`s (at `pipes`) links; a `nats:SUBJECT`
+    /// element puts the link around it on that subject.
     fn chain(&mut self, elements: &[Vec<Word>], pipes: &[Pos]) -> Result<(), SpecError> {
         let mut previous: Option<usize> = None;
+        let mut carrier = Carrier::Pipe;
         for (i, words) in elements.iter().enumerate() {
+            if let Some(subject) = nats_subject(words)? {
+                if previous.is_none() || i + 1 == elements.len() || carrier != Carrier::Pipe {
+                    return Err(SpecError::at(
+                        words[0].pos,
+                        "a nats:SUBJECT link must stand between two stages (a | nats:SUBJECT | b)",
+                    ));
+                }
+                carrier = Carrier::Nats(subject);
+                continue;
+            }
             let index = self.element(words)?;
             if let Some(from) = previous {
-                self.link(from, index, pipes[i - 1])?;
+                let carrier = std::mem::take(&mut carrier);
+                self.link(from, index, pipes[i - 1], carrier)?;
             }
             previous = Some(index);
         }
@@ -471,7 +557,7 @@ impl Builder {
     fn element(&mut self, words: &[Word]) -> Result<usize, SpecError> {
         let head = &words[0];
         if !(is_name(head) && self.defined.contains_key(&head.text)) {
-            return Ok(self.push(None, words));
+            return self.push(None, words);
         }
         if let Some(extra) = words.get(1) {
             return Err(SpecError::at(
@@ -486,23 +572,43 @@ impl Builder {
             return Ok(index);
         }
         let (name, placement, command) = self.defined[&head.text].clone();
-        let index = self.push(Some(name.text.clone()), &command);
+        let index = self.push(Some(name.text.clone()), &command)?;
         self.pipeline.stages[index].placement = placement;
         self.by_name.insert(name.text, index);
         Ok(index)
     }
 
-    fn push(&mut self, name: Option<String>, command: &[Word]) -> usize {
+    fn push(&mut self, name: Option<String>, command: &[Word]) -> Result<usize, SpecError> {
+        let at = command[0].pos;
+        let restart = Restart::parse(&command[0]).transpose()?;
+        let command = if restart.is_some() {
+            &command[1..]
+        } else {
+            command
+        };
+        let Some(first) = command.first() else {
+            return Err(SpecError::at(
+                at,
+                "a restart policy needs a command after it",
+            ));
+        };
         self.pipeline.stages.push(StageSpec {
             name,
             argv: argv(command),
-            pos: command[0].pos,
+            pos: first.pos,
             placement: Placement::Local,
+            restart,
         });
-        self.pipeline.stages.len() - 1
+        Ok(self.pipeline.stages.len() - 1)
     }
 
-    fn link(&mut self, from: usize, to: usize, pos: Pos) -> Result<(), SpecError> {
+    fn link(
+        &mut self,
+        from: usize,
+        to: usize,
+        pos: Pos,
+        carrier: Carrier,
+    ) -> Result<(), SpecError> {
         if from == to {
             return Err(SpecError::at(pos, "a stage cannot feed itself"));
         }
@@ -516,7 +622,7 @@ impl Builder {
             from,
             to,
             pos,
-            carrier: Carrier::Pipe,
+            carrier,
         });
         Ok(())
     }
@@ -634,6 +740,50 @@ mod tests {
                 vec!["co-printer"]
             ]
         );
+    }
+
+    #[test]
+    fn nats_links_and_restart_policies() {
+        let p = parse("a | nats:logs.web | restart=on-failure:3 b x | nats:out | c").unwrap();
+        assert_eq!(words(&p), [vec!["a"], vec!["b", "x"], vec!["c"]]);
+        let carriers: Vec<_> = p
+            .links
+            .iter()
+            .map(|l| (l.from, l.to, l.carrier.clone()))
+            .collect();
+        assert_eq!(
+            carriers,
+            [
+                (0, 1, Carrier::Nats("logs.web".into())),
+                (1, 2, Carrier::Nats("out".into()))
+            ]
+        );
+        assert_eq!(p.stages[1].restart, Some(Restart { max: 3 }));
+        assert_eq!(p.stages[0].restart, None);
+        let p = parse(
+            "g = restart=on-failure b
+a | nats:i | g | nats:o | c",
+        )
+        .unwrap();
+        assert_eq!(
+            p.stages[1].restart,
+            Some(Restart {
+                max: Restart::DEFAULT_MAX
+            })
+        );
+        // Quoted, the words are plain arguments.
+        let p = parse("a 'nats:x' | 'restart=on-failure' b").unwrap();
+        assert_eq!(
+            words(&p),
+            [vec!["a", "nats:x"], vec!["restart=on-failure", "b"]]
+        );
+        let err = |text: &str| parse(text).unwrap_err().to_string();
+        assert!(err("nats:x | b").contains("must stand between two stages"));
+        assert!(err("a | nats:x").contains("must stand between two stages"));
+        assert!(err("a | nats:x y | b").starts_with("1:12: a nats:SUBJECT link takes no arguments"));
+        assert!(err("a | nats:x.* | b").contains("invalid subject"));
+        assert!(err("a | restart=on-failure:x b").contains("invalid restart policy"));
+        assert!(err("a | restart=on-failure").contains("needs a command after it"));
     }
 
     #[test]

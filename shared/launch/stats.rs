@@ -87,6 +87,9 @@ pub struct StageFigures {
     pub cpu: Duration,
     /// Peak resident memory, bytes.
     pub peak_rss: u64,
+    /// Times the launcher restarted it (`restart=on-failure`); the other figures are its
+    /// last run's.
+    pub restarts: u32,
 }
 
 impl StageFigures {
@@ -99,6 +102,7 @@ impl StageFigures {
             cpu: time(usage.ru_utime) + time(usage.ru_stime),
             // Linux reports kibibytes.
             peak_rss: usage.ru_maxrss as u64 * 1024,
+            restarts: 0,
         }
     }
 }
@@ -112,6 +116,7 @@ struct StageJson<'a> {
     wall_seconds: f64,
     cpu_seconds: f64,
     peak_rss_bytes: u64,
+    restarts: u32,
 }
 
 #[derive(Serialize)]
@@ -217,6 +222,9 @@ pub fn table(graph: &Graph, stages: &[StageFigures], links: &[Option<(u64, u64)>
             f.cpu.as_secs_f64(),
             mib(f.peak_rss)
         );
+        if f.restarts > 0 {
+            let _ = writeln!(out, "  {:<width$}  restarts: {}", "", f.restarts);
+        }
     }
     let _ = writeln!(
         out,
@@ -269,6 +277,7 @@ pub fn json(graph: &Graph, stages: &[StageFigures], links: &[Option<(u64, u64)>]
             wall_seconds: f.wall.as_secs_f64(),
             cpu_seconds: f.cpu.as_secs_f64(),
             peak_rss_bytes: f.peak_rss,
+            restarts: f.restarts,
         })
         .collect();
     let links: Vec<LinkJson> = in_order(graph)

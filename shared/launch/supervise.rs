@@ -110,6 +110,11 @@ struct Supervisor<'g> {
     kill_at: Option<Instant>,
     /// Tells the exit watcher that the child it reported has been reaped.
     reaped: Option<Sender<()>>,
+    /// Restarts done, per restart unit of the graph.
+    restarts: Vec<u32>,
+    /// How restarted stages are started: where their statistics go, and how often.
+    stats_dir: Option<std::path::PathBuf>,
+    live_ms: Option<u64>,
 }
 
 fn say(message: std::fmt::Arguments) {
@@ -155,6 +160,8 @@ pub fn run(graph: &Graph, options: &RunOptions, mut hosts: Hosts) -> Result<u8> 
     let any_started = !started.is_empty();
     forward_host_events(&mut hosts, &tx, spawn_options.stats_dir);
     let mut supervisor = Supervisor::new(graph, options, started, &hosts);
+    supervisor.stats_dir.clone_from(&stats_dir);
+    supervisor.live_ms = spawn_options.live_ms;
     if spawn_error.is_some() {
         // Reported once, by the caller, when the graph has stopped.
         supervisor.stop_all();
@@ -325,6 +332,74 @@ impl<'g> Supervisor<'g> {
             term_at: None,
             kill_at: None,
             reaped: None,
+            restarts: vec![0; graph.restarts.len()],
+            stats_dir: None,
+            live_ms: None,
+        }
+    }
+
+    /// Restarts the unit that every stage in `failed` belongs to, if it has restarts left
+    /// and the graph is not stopping: its other stages are killed, and all start again after
+    /// a backoff. Returns false when the failure stands.
+    fn restart(&mut self, failed: &[(usize, Ended)]) -> bool {
+        let Some(u) = (self.graph.restarts.iter())
+            .position(|r| failed.iter().all(|(i, _)| r.nodes.contains(i)))
+        else {
+            return false;
+        };
+        let unit = &self.graph.restarts[u];
+        if self.stopping || self.interrupts > 0 || self.restarts[u] >= unit.max {
+            return false;
+        }
+        for &i in &unit.nodes {
+            if let (true, Some(pid)) = (self.stages[i].alive, self.stages[i].pid) {
+                // SAFETY: kill(2) and wait4(2) on our own live child, reaped right here.
+                unsafe {
+                    libc::kill(pid, libc::SIGKILL);
+                    libc::wait4(pid, std::ptr::null_mut(), 0, std::ptr::null_mut());
+                }
+                self.stages[i].alive = false;
+                self.live -= 1;
+            }
+            if let Some(pid) = self.stages[i].pid.take() {
+                self.by_pid.remove(&pid);
+            }
+        }
+        self.restarts[u] += 1;
+        let n = self.restarts[u];
+        let stage = &self.graph.nodes[unit.nodes[1]];
+        let how = failed
+            .iter()
+            .map(|(i, e)| format!("{} {}", self.graph.nodes[*i].title(), e.describe()));
+        say(format_args!(
+            "{}; restarting {} with its nats: links (restart {n} of {})",
+            how.collect::<Vec<_>>().join(", "),
+            stage.title(),
+            unit.max
+        ));
+        std::thread::sleep(Duration::from_millis(100 << n.min(5)));
+        let options = SpawnOptions {
+            on_branch_close: self.options.on_branch_close,
+            stats_dir: self.stats_dir.as_deref(),
+            live_ms: self.live_ms,
+        };
+        match spawn::respawn(self.graph, &unit.nodes, &options) {
+            Ok(started) => {
+                for s in started {
+                    let stage = &mut self.stages[s.node];
+                    stage.alive = true;
+                    stage.pid = Some(s.pid);
+                    stage.started = s.started;
+                    stage.stderr = s.stderr;
+                    self.by_pid.insert(s.pid, s.node);
+                    self.live += 1;
+                }
+                true
+            }
+            Err(e) => {
+                say(format_args!("cannot restart {}: {e}", stage.title()));
+                false
+            }
         }
     }
 
@@ -482,6 +557,9 @@ impl<'g> Supervisor<'g> {
             std::thread::sleep(Duration::from_millis(5));
         }
         failed.sort_by_key(|&(i, _)| i);
+        if !failed.is_empty() && self.restart(&failed) {
+            failed.clear();
+        }
         for (i, ended) in failed {
             // Let the stage's own last words come out first.
             if let Some(relay) = &self.stages[i].stderr {
@@ -593,7 +671,11 @@ impl<'g> Supervisor<'g> {
     /// Each stage's figures and the launcher's exit status; the hosts are free again.
     fn finish(self) -> (Vec<StageFigures>, u8) {
         let code = self.exit_status();
-        (self.stages.into_iter().map(|s| s.figures).collect(), code)
+        let mut figures: Vec<StageFigures> = self.stages.into_iter().map(|s| s.figures).collect();
+        for (unit, &n) in self.graph.restarts.iter().zip(&self.restarts) {
+            figures[unit.nodes[1]].restarts = n;
+        }
+        (figures, code)
     }
 
     /// What host `h`'s agent reported.
@@ -665,6 +747,7 @@ impl<'g> Supervisor<'g> {
             wall: Duration::from_micros(exit.wall_us),
             cpu: Duration::from_micros(exit.cpu_us),
             peak_rss: exit.max_rss_kib.saturating_mul(1024),
+            restarts: 0,
         };
         let sent = stage.signalled;
         let failed = match ended {

@@ -40,6 +40,12 @@ pub mod subscribe;
 
 use crate::error::{Error, Result};
 use crate::event::EventKind;
+use crate::protocol::{Port, StageInfo};
+
+/// What `co-nats-pub` says to `--describe` (the launcher inserts it for `nats:` links).
+pub const PUB_INFO: StageInfo = StageInfo::new("co-nats-pub", Port::Any, Port::None);
+/// What `co-nats-sub` says to `--describe`.
+pub const SUB_INFO: StageInfo = StageInfo::new("co-nats-sub", Port::None, Port::Any);
 
 /// Header: the kind of events (`lines`, `xml`, `records`).
 pub const KIND: &str = "Copipe-Kind";

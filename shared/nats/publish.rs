@@ -39,6 +39,8 @@ pub struct PubOptions {
     pub message_bytes: usize,
     /// How long to keep retrying while the server is unreachable.
     pub retry_for: Duration,
+    /// A broken input leaves no failure marker: a restart resumes the stream.
+    pub resumable: bool,
 }
 
 /// Room left in a message for the headers.
@@ -88,7 +90,9 @@ pub fn run_publish(
         .max(4096);
     let (tx, rx) = mpsc::channel(4);
     let from = start.clone();
-    let reading = std::thread::spawn(move || read_frames(reader, kind, from, limit, &tx));
+    let resumable = opts.resumable;
+    let reading =
+        std::thread::spawn(move || read_frames(reader, kind, from, limit, &tx, resumable));
     let mut publisher = Publisher {
         js,
         stream,
@@ -167,6 +171,7 @@ fn read_frames(
     start: Stored,
     limit: usize,
     tx: &mpsc::Sender<Chunk>,
+    resumable: bool,
 ) -> Result<()> {
     let mut emit = |chunk: Chunk| {
         tx.blocking_send(chunk)
@@ -186,7 +191,9 @@ fn read_frames(
             Ok(None) => break,
             Err(e) => {
                 batcher.flush(&mut emit)?;
-                emit(Chunk::Failed(e.to_string()))?;
+                if !resumable {
+                    emit(Chunk::Failed(e.to_string()))?;
+                }
                 return Err(e);
             }
         };

@@ -48,6 +48,8 @@ pub struct SubOptions {
     pub max_bytes: i64,
     /// Remove from the stream what every consumer of it has acknowledged.
     pub trim: bool,
+    /// Start from the beginning of the subject, whatever the durable consumer acknowledged.
+    pub replay: bool,
 }
 
 /// What the writer thread is asked to do; each job is reported done once.
@@ -153,6 +155,11 @@ async fn setup(
             .get(META_KIND)
             .and_then(|k| parse_kind(k))
     });
+    if opts.replay {
+        // A replay starts from the subject's first message: an earlier run's consumer goes
+        // (there may be none).
+        let _ = stream.delete_consumer(&opts.durable).await;
+    }
     let consumer: PullConsumer = stream
         .get_or_create_consumer(
             &opts.durable,
