@@ -199,9 +199,10 @@ impl Chain {
         text
     }
 
-    /// SIGKILL to every process of the chain.
+    /// SIGKILL to every process of the chain, the last first: no process outlives its
+    /// upstream long enough to see it die (a publisher would mark its stream failed).
     pub fn kill(mut self) {
-        for c in &mut self.children {
+        for c in self.children.iter_mut().rev() {
             let _ = c.kill();
             let _ = c.wait();
         }
