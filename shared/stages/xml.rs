@@ -387,6 +387,7 @@ impl EventHandler {
     }
 
     /// Character data as written (no references: those are events of their own).
+    #[inline]
     fn text(&mut self, raw: &str) -> Result<()> {
         if let Some(i) = checks::cdata_end_in_text(raw.as_bytes()) {
             // At the `>`, where expat sees the token go wrong.
@@ -438,6 +439,7 @@ impl EventHandler {
     }
 
     /// Matches an end tag against the innermost open element, and closes it.
+    #[inline]
     fn close(&mut self, name: &str) -> Result<()> {
         let Some(&start) = self.name_starts.last() else {
             // Expat points after the `<`; at a mismatched name, at the name.
@@ -460,6 +462,7 @@ impl EventHandler {
     }
 
     /// Counts an element opening, within `--max-depth` and `--max-token`.
+    #[inline]
     fn open(&mut self, name: &str) -> Result<()> {
         self.depth += 1;
         self.name_starts.push(self.names.len());
@@ -497,7 +500,12 @@ impl EventHandler {
             return Err(xml_error(self.mark + 1, format!("{why}: <{name}")));
         }
         let mut attrs = Vec::new();
-        for attr in start.attributes() {
+        // Most tags have no attributes: do not start the attribute parser for them.
+        let none = start
+            .attributes_raw()
+            .bytes()
+            .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        for attr in start.attributes().take(if none { 0 } else { usize::MAX }) {
             if attrs.len() == self.limits.max_attributes {
                 let message = format!(
                     "a start tag with over {} attributes (raise it with --max-attributes)",
@@ -631,6 +639,7 @@ impl EventHandler {
 
     /// Refuses character data that could not travel as one event (pieces joined between
     /// entities can grow without any single token being large).
+    #[inline]
     fn check_text_size(&self) -> Result<()> {
         if self.text.len() > self.limits.max_token {
             let message = format!(
