@@ -78,6 +78,7 @@ row() { # NAME SECONDS
 
 echo
 echo "bus pipeline on $FILE: $MB MB, $BUSES buses, $(wc -l < "$TMP/pipe.out") lines out (best of $RUNS)"
+echo "load average (1, 5, 15 min): $(cut -d' ' -f1-3 /proc/loadavg), $(nproc) cores"
 echo
 row "five-process pipe (co-xml | ... | co-bus-locations)" "${SECONDS_OF[pipe]}"
 row "inline (examples/buses)" "${SECONDS_OF[inline]}"
@@ -127,6 +128,23 @@ awk -v p="${SECONDS_OF[pipe]}" -v i="${SECONDS_OF[inline]}" -v b="${SECONDS_OF[b
     if (py > 0) printf "python / pipe            = %.1fx   (aim: at least 5x)\n", py / p
 }'
 
+# cpu_of COMMAND: the best user+sys CPU seconds of $RUNS runs of COMMAND (a shell string,
+# output discarded), from GNU time; empty without it.
+cpu_of() {
+    local best="" t
+    [ -x /usr/bin/time ] || return 0
+    for _ in $(seq "$RUNS"); do
+        /usr/bin/time -f "%U %S" -o "$TMP/cpu" bash -c "$1" > /dev/null
+        t=$(awk '{ printf "%.3f", $1 + $2 }' "$TMP/cpu")
+        if [ -z "$best" ] || awk -v t="$t" -v b="$best" 'BEGIN { exit !(t < b) }'; then
+            best=$t
+        fi
+    done
+    echo "$best"
+}
+BARE_CPU=$(cpu_of "$EXAMPLES/xml_bare $FILE")
+XML_ALONE_CPU=$(cpu_of "$BIN/co-xml $FILE")
+
 # Issue 10's aims, measured in this run: each stage's CPU time from `copipe run --stats=json`
 # (wait4's figures), beside the bare quick-xml loop's time (one thread, so wall = CPU).
 SPEC="$BIN/co-xml $FILE | $BIN/co-buses | $BIN/co-filter route=22 | $BIN/co-filter 'direction=North Bound' | $BIN/co-bus-locations"
@@ -140,10 +158,12 @@ for line in open(sys.argv[1]):
         print(cpu[0], cpu[1], max(cpu))
 ' "$TMP/stats.err")
 echo
-echo "issue 10 aims (this run):"
+echo "issue 10 aims (this run; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
 awk -v busiest="$BUSIEST_CPU" -v xml="$XML_CPU" -v buses="$BUSES_CPU" -v b="${SECONDS_OF[bare]}" \
+    -v bare_cpu="${BARE_CPU:-0}" -v alone="${XML_ALONE_CPU:-0}" \
     -v p="${SECONDS_OF[pipe]}" -v py="${SECONDS_OF[python]:-0}" 'BEGIN {
     printf "busiest stage CPU / bare quick-xml loop = %.2fx   (aim: within 1.10x; co-xml %.3f s CPU, bare %.3f s)\n", busiest / b, xml, b
+    if (bare_cpu > 0) printf "co-xml alone to /dev/null, CPU / bare loop CPU = %.2fx   (co-xml %.3f s, bare %.3f s user+sys)\n", alone / bare_cpu, alone, bare_cpu
     printf "five-process pipe / bare quick-xml loop = %.2fx   (aim: within 1.50x on 2 cores)\n", p / b
     if (py > 0) printf "Python reference / five-process pipe    = %.1fx   (aim: at least 10x)\n", py / p
     printf "co-buses CPU / co-xml CPU               = %.2f    (aim: at most 0.50; co-buses %.3f s)\n", buses / xml, buses
