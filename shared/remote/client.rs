@@ -56,7 +56,13 @@ impl Transport {
     /// spaces, and `--remote-dir`.
     pub fn new(rsh: Option<&str>, remote_dir: Option<String>) -> Result<Self> {
         let env = std::env::var("COPIPE_RSH").ok();
-        let rsh: Vec<String> = match rsh.or(env.as_deref()) {
+        Transport::chosen(rsh.or(env.as_deref()), remote_dir)
+    }
+
+    /// From the remote shell command given (`--rsh` or `COPIPE_RSH`), taken word for word,
+    /// or else `ssh` with [`SSH_OPTIONS`].
+    fn chosen(given: Option<&str>, remote_dir: Option<String>) -> Result<Self> {
+        let rsh: Vec<String> = match given {
             Some(line) => line.split_whitespace().map(str::to_owned).collect(),
             None => std::iter::once("ssh")
                 .chain(SSH_OPTIONS)
@@ -377,4 +383,24 @@ fn relay_ssh_stderr(
         .name("ssh-stderr".into())
         .spawn(relay)
         .expect("starting a thread");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_given_remote_shell_is_run_as_given_and_ssh_gets_the_measured_options() {
+        let given = Transport::chosen(Some("ssh  -p 2222 -J jump"), None).unwrap();
+        assert_eq!(given.rsh, ["ssh", "-p", "2222", "-J", "jump"]);
+        let default = Transport::chosen(None, None).unwrap();
+        assert_eq!(default.rsh[0], "ssh");
+        let options = default.rsh[1..].join(" ");
+        assert!(options.contains("-o Compression=no"), "{options}");
+        assert!(
+            options.contains("-o Ciphers=^aes128-gcm@openssh.com"),
+            "{options}"
+        );
+        assert!(Transport::chosen(Some("  "), None).is_err());
+    }
 }
