@@ -11,7 +11,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 [ "${BUILD:-1}" = 0 ] || cargo build --release -q
 B=target/release
-N=${N:-4000000}
+N=${N:-16000000}
 BUSES=${BUSES:-400000}
 T=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
