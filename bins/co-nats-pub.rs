@@ -14,8 +14,8 @@ const INFO: StageInfo = copipe::nats::PUB_INFO;
 /// Publish the input's events to a NATS subject (a `JetStream` stream): a durable link that outlives this
 /// process.
 ///
-/// The events are stored in the stream COPIPE_<SUBJECT> (created if needed) under
-/// SUBJECT.<PRODUCER>. Rerun after a crash with the same input, it resumes after the events
+/// The events are stored in the stream `COPIPE_<SUBJECT>` (created if needed) under
+/// `SUBJECT.<PRODUCER>`. Rerun after a crash with the same input, it resumes after the events
 /// the server already holds: nothing is doubled.
 #[derive(Parser)]
 #[command(

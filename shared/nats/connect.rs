@@ -16,7 +16,7 @@ use crate::event::EventKind;
 /// The connection options every NATS stage shares.
 #[derive(Debug, Clone, clap::Args)]
 pub struct NatsArgs {
-    /// The NATS server: nats://[USER:PASSWORD@]HOST:PORT, or tls://... to require TLS.
+    /// The NATS server: `nats://[USER:PASSWORD@]HOST:PORT`, or `tls://...` to require TLS.
     #[arg(
         long = "nats",
         value_name = "URL",
