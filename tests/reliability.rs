@@ -261,6 +261,13 @@ const STAGES: &[&str] = &[
     "co-bus-locations",
     "co-gen-buses",
     "co-chaos",
+    "co-from-json",
+    "co-from-csv",
+    "co-to-csv",
+    "co-select",
+    "co-head",
+    "co-nats-pub",
+    "co-nats-sub",
 ];
 
 // Point 14: a usage error is one line naming the stage, exit 2, for every stage.
