@@ -23,6 +23,7 @@
 //! its arms in [`find`]; adding a kind of link is a variant of [`spec::Carrier`] and its arm
 //! in [`spawn`].
 
+pub mod child;
 pub mod describe;
 pub mod dot;
 pub mod find;

@@ -19,7 +19,7 @@
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Write};
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -27,6 +27,7 @@ use std::sync::OnceLock;
 use std::thread::JoinHandle;
 use std::time::Instant;
 
+use super::child;
 use super::graph::{Graph, Link, Node, Role};
 use super::spec::Carrier;
 use crate::error::{Error, Result};
@@ -36,8 +37,7 @@ use crate::remote::hosts::{
 };
 use crate::remote::wire;
 
-/// The first descriptor used for a stage's extra inputs or outputs.
-pub const FIRST_EXTRA_FD: RawFd = 3;
+pub use super::child::FIRST_EXTRA_FD;
 
 /// A stage that was started.
 pub struct Started {
@@ -431,16 +431,8 @@ fn spawn_one(
 ) -> Result<Started> {
     let mut cmd = command(node, relay, options)?;
     let extra = attach(node, takes_stdin, ends, &mut cmd)?;
-    // Move the extra ends above the descriptors they go to, so placing one can never
-    // overwrite another in the child.
-    let above = FIRST_EXTRA_FD + extra.len() as RawFd;
-    let extra: Vec<OwnedFd> = extra
-        .iter()
-        .map(|fd| dup_above(fd.as_raw_fd(), above))
-        .collect::<io::Result<_>>()
+    let extra = child::prepare(&mut cmd, &extra, STARTED_FD_LIMIT.get().copied())
         .map_err(|e| Error::io("placing pipe descriptors", e))?;
-    let raw: Vec<RawFd> = extra.iter().map(AsRawFd::as_raw_fd).collect();
-    die_with_launcher_and_place(&mut cmd, raw, STARTED_FD_LIMIT.get().copied());
     let started = Instant::now();
     let mut child = cmd.spawn().map_err(|e| {
         Error::io(
@@ -465,53 +457,9 @@ fn spawn_one(
     })
 }
 
-/// Makes the child die with the launcher (Linux's parent-death signal), places the extra
-/// descriptors `raw` at 3, 4, ... in it, and gives it back the descriptor limit `fd_limit`.
-fn die_with_launcher_and_place(cmd: &mut Command, raw: Vec<RawFd>, fd_limit: Option<libc::rlimit>) {
-    // SAFETY: getpid has no preconditions.
-    let launcher = unsafe { libc::getpid() };
-    // SAFETY: the closure runs in the forked child before exec and only makes
-    // async-signal-safe calls (prctl, getppid, dup2, setrlimit, _exit); it does not allocate.
-    unsafe {
-        cmd.pre_exec(move || {
-            #[cfg(target_os = "linux")]
-            {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                // The launcher died before the line above: nobody would stop this stage.
-                if libc::getppid() != launcher {
-                    libc::_exit(1);
-                }
-            }
-            let _ = launcher;
-            for (fd, target) in raw.iter().zip(FIRST_EXTRA_FD..) {
-                if libc::dup2(*fd, target) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            if let Some(limit) = fd_limit {
-                libc::setrlimit(libc::RLIMIT_NOFILE, &raw const limit);
-            }
-            Ok(())
-        });
-    }
-}
-
 /// Takes a pipe end out of its slot: each is handed to exactly one stage.
 fn take<T>(slot: &mut Option<T>) -> T {
     slot.take().expect("each pipe end is handed over once")
-}
-
-/// A close-on-exec copy of `fd` at a descriptor number of at least `min`.
-fn dup_above(fd: RawFd, min: RawFd) -> io::Result<OwnedFd> {
-    // SAFETY: fcntl on a descriptor we own; the result is a new descriptor we then own.
-    let new = unsafe { libc::fcntl(fd, libc::F_DUPFD_CLOEXEC, min) };
-    if new < 0 {
-        return Err(io::Error::last_os_error());
-    }
-    // SAFETY: `new` is a freshly duplicated descriptor owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(new) })
 }
 
 /// Passes a stage's stderr through to the launcher's, each line prefixed with `[tag] `.

@@ -27,6 +27,7 @@ use std::time::{Duration, Instant};
 
 use std::path::Path;
 
+use super::child;
 use super::graph::Graph;
 use super::spawn::{self, SpawnOptions, Started};
 use super::stats::{self, Ended, StageFigures};
@@ -238,23 +239,6 @@ fn forward_host_events(hosts: &mut Hosts, tx: &Sender<Event>, stats_dir: Option<
     }
 }
 
-/// True when the child `pid` has exited but is not yet reaped.
-fn has_exited(pid: libc::pid_t) -> bool {
-    // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-    let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-    // SAFETY: waitid on our own child, without reaping it (WNOWAIT) or blocking (WNOHANG).
-    let rc = unsafe {
-        libc::waitid(
-            libc::P_PID,
-            pid as libc::id_t,
-            &raw mut info,
-            libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-        )
-    };
-    // SAFETY: waitid succeeded; si_pid is 0 when the child is still running.
-    rc == 0 && unsafe { info.si_pid() } == pid
-}
-
 /// Starts the thread that reports child exits without reaping them. Returns the channel on
 /// which to tell it a reported child has been reaped, so it may look for the next.
 fn watch_children(tx: Sender<Event>) -> Sender<()> {
@@ -418,7 +402,7 @@ impl<'g> Supervisor<'g> {
         }
         if let (true, Some(pid)) = (stage.alive, stage.pid) {
             // A stage that already died on its own keeps its own cause of death.
-            if has_exited(pid) {
+            if child::exited_unreaped(pid, false) {
                 return;
             }
             // SAFETY: kill(2) on a child not yet reaped (reaping happens on this thread).
@@ -548,7 +532,7 @@ impl<'g> Supervisor<'g> {
             let dead: Vec<libc::pid_t> = self
                 .alive()
                 .filter_map(|i| self.stages[i].pid)
-                .filter(|&p| has_exited(p))
+                .filter(|&p| child::exited_unreaped(p, false))
                 .collect();
             failed.extend(dead.into_iter().filter_map(|p| self.reap(p)));
             if Instant::now() >= settle_until {

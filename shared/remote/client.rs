@@ -20,6 +20,7 @@ use super::mux::{self, Conn};
 use super::quote::shell_line;
 use super::wire::{Control, Described, RemoteStage, VERSION};
 use crate::error::{Error, Result};
+use crate::launch::child;
 
 /// How long ssh may take to connect, authenticate and start the agent.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(30);
@@ -129,7 +130,8 @@ impl Host {
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
             .process_group(0);
-        die_with_parent(&mut cmd);
+        child::prepare(&mut cmd, &[], None)
+            .map_err(|e| Error::Other(format!("cannot reach host {name}: preparing ssh: {e}")))?;
         let mut ssh = cmd.spawn().map_err(|e| {
             Error::Other(format!(
                 "cannot reach host {name}: starting {}: {e}",
@@ -320,28 +322,6 @@ fn wait_deadline(child: &mut Child, limit: Duration) -> Option<i32> {
             Ok(None) if Instant::now() < deadline => std::thread::sleep(Duration::from_millis(5)),
             Ok(None) => return None,
         }
-    }
-}
-
-/// The ssh client dies with the launcher (Linux: `PR_SET_PDEATHSIG`).
-fn die_with_parent(cmd: &mut Command) {
-    // SAFETY: getpid has no preconditions.
-    let launcher = unsafe { libc::getpid() };
-    // SAFETY: prctl and getppid are async-signal-safe; nothing allocates.
-    unsafe {
-        cmd.pre_exec(move || {
-            #[cfg(target_os = "linux")]
-            {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::getppid() != launcher {
-                    libc::_exit(1);
-                }
-            }
-            let _ = launcher;
-            Ok(())
-        });
     }
 }
 

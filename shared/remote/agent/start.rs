@@ -4,14 +4,15 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::io;
-use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::OwnedFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Instant;
 
 use super::{Agent, Running};
-use crate::launch::spawn::{extra_path, FIRST_EXTRA_FD};
+use crate::launch::child;
+use crate::launch::spawn::extra_path;
 use crate::remote::mux;
 use crate::remote::wire::{Control, End, Exit, RemoteStage};
 
@@ -106,13 +107,16 @@ impl Agent {
                 self.stats_file(stage.position),
             );
         }
-        place_extra(&mut cmd, extra)?;
+        let placed = child::prepare(&mut cmd, &extra, None)?;
         // The stages table is locked across spawn and registration, so a fast exit is
         // never reaped before its stage is known.
         let mut table = self.lock_stages();
         let started = Instant::now();
         let child = cmd.spawn()?;
+        // The agent's copies of the stage's pipe ends close here.
         drop(cmd);
+        drop(placed);
+        drop(extra);
         let pid = child.id() as libc::pid_t;
         table.insert(stage.position, Running { pid, alive: true });
         drop(table);
@@ -159,7 +163,7 @@ impl Agent {
 
     /// Waits for stage `position` to end, reaps it, and reports it.
     fn watch(&self, position: usize, pid: libc::pid_t, started: Instant) {
-        wait_exited(pid);
+        child::exited_unreaped(pid, true);
         let mut status = 0;
         // SAFETY: a zeroed rusage is a valid out-parameter.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -191,69 +195,4 @@ fn unwired(link: usize) -> io::Error {
         io::ErrorKind::InvalidInput,
         format!("link {link} has no stage at its other end on this host"),
     )
-}
-
-/// Blocks until child `pid` has exited, without reaping it.
-fn wait_exited(pid: libc::pid_t) {
-    loop {
-        // SAFETY: a zeroed siginfo_t is a valid out-parameter for waitid.
-        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-        // SAFETY: waitid on our own child, leaving it unreaped (WNOWAIT).
-        let rc = unsafe {
-            libc::waitid(
-                libc::P_PID,
-                pid as libc::id_t,
-                &raw mut info,
-                libc::WEXITED | libc::WNOWAIT,
-            )
-        };
-        if rc == 0 || io::Error::last_os_error().kind() != io::ErrorKind::Interrupted {
-            return;
-        }
-    }
-}
-
-/// Gives the child its extra descriptors at 3, 4, ... and a parent-death signal.
-fn place_extra(cmd: &mut Command, extra: Vec<OwnedFd>) -> io::Result<()> {
-    // Above the numbers they go to, so placing one never overwrites another.
-    let above = FIRST_EXTRA_FD + RawFd::try_from(extra.len()).unwrap_or(RawFd::MAX - 4);
-    let moved: Vec<OwnedFd> = extra
-        .iter()
-        .map(|fd| {
-            // SAFETY: fcntl on a descriptor we own; the copy is ours.
-            let new = unsafe { libc::fcntl(fd.as_raw_fd(), libc::F_DUPFD_CLOEXEC, above) };
-            if new < 0 {
-                return Err(io::Error::last_os_error());
-            }
-            // SAFETY: a fresh descriptor owned by nobody else.
-            Ok(unsafe { OwnedFd::from_raw_fd(new) })
-        })
-        .collect::<io::Result<_>>()?;
-    // SAFETY: getpid has no preconditions.
-    let agent = unsafe { libc::getpid() };
-    let raw: Vec<RawFd> = moved.iter().map(AsRawFd::as_raw_fd).collect();
-    // SAFETY: the closure runs in the forked child before exec and makes only
-    // async-signal-safe calls (prctl, getppid, dup2, _exit); it does not allocate.
-    unsafe {
-        cmd.pre_exec(move || {
-            #[cfg(target_os = "linux")]
-            {
-                if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL) != 0 {
-                    return Err(io::Error::last_os_error());
-                }
-                if libc::getppid() != agent {
-                    libc::_exit(1);
-                }
-            }
-            let _ = agent;
-            for (i, &fd) in raw.iter().enumerate() {
-                if libc::dup2(fd, FIRST_EXTRA_FD + i as RawFd) < 0 {
-                    return Err(io::Error::last_os_error());
-                }
-            }
-            let _ = &moved;
-            Ok(())
-        });
-    }
-    Ok(())
 }
