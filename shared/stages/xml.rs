@@ -30,6 +30,7 @@
 mod checks;
 mod encoding;
 mod entities;
+mod expansion;
 mod limits;
 mod position;
 
@@ -351,7 +352,7 @@ impl EventHandler {
             }
             Event::GeneralRef(reference) => {
                 self.in_root("an entity reference")?;
-                self.push_reference(&reference)?;
+                self.push_reference(&reference, target)?;
                 self.check_text_size()?;
             }
             Event::Comment(comment) => {
@@ -558,6 +559,7 @@ impl EventHandler {
             .max_entity_expansion
             .saturating_sub(self.entities.expanded());
         let spent = std::cell::Cell::new(0usize);
+        let markup = std::cell::Cell::new(false);
         let entities = &self.entities;
         let value = attr.normalized_value_with(XmlVersion::Implicit1_0, 64, |name| {
             if let Some(predefined) = resolve_predefined_entity(name) {
@@ -565,7 +567,8 @@ impl EventHandler {
             }
             let value = entities.value(name)?;
             spent.set(spent.get() + name.len() + 2 + value.len());
-            (spent.get() <= budget && !value.contains('<')).then_some(value)
+            markup.set(markup.get() || value.contains('<'));
+            (spent.get() <= budget && !markup.get()).then_some(value)
         });
         let spent = spent.get();
         if !self
@@ -576,6 +579,11 @@ impl EventHandler {
                 "entity expansion over {} bytes (raise it with --max-entity-expansion)",
                 self.limits.max_entity_expansion
             );
+            return Err(self.error_at_mark(&message));
+        }
+        if markup.get() {
+            // Expat refuses it at the start tag, as the `<` were written in the value.
+            let message = format!("attribute {key} refers to an entity holding \"<\"");
             return Err(self.error_at_mark(&message));
         }
         let value = value.map_err(|e| self.error_at_mark(&format!("attribute {key}: {e}")))?;
@@ -615,8 +623,16 @@ impl EventHandler {
         result
     }
 
-    /// Appends what an entity or character reference stands for.
-    fn push_reference(&mut self, reference: &quick_xml::events::BytesRef<'_>) -> Result<()> {
+    /// Appends what an entity or character reference stands for; a declared entity may
+    /// also hold markup, whose events are sent (see `expansion.rs`).
+    fn push_reference<S>(
+        &mut self,
+        reference: &quick_xml::events::BytesRef<'_>,
+        target: &mut S,
+    ) -> Result<()>
+    where
+        S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+    {
         let name: &str = reference;
         if reference.is_char_ref() {
             match reference.resolve_char_ref() {
@@ -629,10 +645,7 @@ impl EventHandler {
         } else if let Some(value) = resolve_predefined_entity(name) {
             self.text.push_str(value);
         } else {
-            let budget = self.limits.max_entity_expansion;
-            if let Err(why) = self.entities.expand(name, budget, &mut self.text) {
-                return Err(self.error_at_mark(&why));
-            }
+            self.expand_entity(name, target)?;
         }
         Ok(())
     }

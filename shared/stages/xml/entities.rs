@@ -2,15 +2,14 @@
 //! as expat expands them, with the total expansion bounded (`--max-entity-expansion`) so that
 //! a "billion laughs" document is a one-line error, not a memory blow-up.
 //!
-//! Supported: `<!ENTITY name "text">` whose text holds character data, character references
-//! and references to other entities (declared before use, not recursive). External entities
-//! (`SYSTEM`/`PUBLIC`) are not fetched: as in Python's SAX parser by default, a reference to
-//! one stands for nothing. Replacement text holding markup (`<`) is refused with a clear error.
+//! Supported: `<!ENTITY name "text">` whose replacement text is content: character data,
+//! character references, references to other entities (declared before use, not recursive),
+//! elements, CDATA sections, comments and processing instructions, parsed where the entity is
+//! used (see `expansion.rs`). External entities (`SYSTEM`/`PUBLIC`) are not fetched: as in
+//! Python's SAX parser by default, a reference to one stands for nothing.
 
 use std::collections::HashMap;
 use std::rc::Rc;
-
-use quick_xml::escape::resolve_predefined_entity;
 
 use super::checks::is_xml_char;
 
@@ -30,6 +29,9 @@ enum Entity {
 pub struct Entities {
     declared: HashMap<String, Entity>,
     expanded: usize,
+    /// The entities being expanded, outermost first (a reference to one of them is
+    /// recursive).
+    open: Vec<Box<str>>,
 }
 
 impl Entities {
@@ -65,7 +67,12 @@ impl Entities {
                 let close = body
                     .find(q)
                     .ok_or("an entity value without its closing quote")?;
-                Entity::Internal(replace_char_refs(&body[..close])?.into())
+                // Line ends in the literal are normalised as everywhere in the document;
+                // a `&#13;` then puts a carriage return into the replacement text.
+                let mut literal = String::with_capacity(close);
+                super::push_normalized(&mut literal, &body[..close]);
+                check_references(name, &literal)?;
+                Entity::Internal(replace_char_refs(&literal)?.into())
             }
             _ if definition.starts_with("SYSTEM") || definition.starts_with("PUBLIC") => {
                 Entity::External
@@ -76,84 +83,38 @@ impl Entities {
         Ok(())
     }
 
-    /// Appends what `&name;` stands for to `out`, within `budget` bytes of expansion in the
-    /// whole document.
-    pub fn expand(&mut self, name: &str, budget: usize, out: &mut String) -> Result<(), String> {
-        let mut open = Vec::new();
-        self.expand_into(name, budget, out, &mut open)
-    }
-
-    fn expand_into(
-        &mut self,
-        name: &str,
-        budget: usize,
-        out: &mut String,
-        open: &mut Vec<String>,
-    ) -> Result<(), String> {
-        // Every reference costs at least its own length, so expanding empty entities a
-        // billion times is refused too.
-        self.append("", name.len() + 2, budget, out)?;
-        if let Some(value) = resolve_predefined_entity(name) {
-            return self.append(value, 0, budget, out);
-        }
+    /// Starts expanding `&name;` (not a predefined entity), charging the reference and its
+    /// replacement text against `budget` bytes of expansion in the whole document: returns
+    /// the replacement text (`None` for an external entity, which stands for nothing), to be
+    /// parsed as content and then [`leave`](Self::leave)n. Refuses an undefined entity, a
+    /// recursive reference and nesting deeper than [`MAX_NESTING`].
+    pub fn enter(&mut self, name: &str, budget: usize) -> Result<Option<Rc<str>>, String> {
         let value = match self.declared.get(name) {
             None => return Err(format!("undefined entity &{name};")),
-            Some(Entity::External) => return Ok(()),
+            Some(Entity::External) => return Ok(None),
             Some(Entity::Internal(v)) => Rc::clone(v),
         };
-        if open.iter().any(|n| n == name) {
+        if self.open.iter().any(|n| &**n == name) {
             return Err(format!("recursive entity reference &{name};"));
         }
-        if open.len() >= MAX_NESTING {
+        if self.open.len() >= MAX_NESTING {
             return Err(format!("entities nested deeper than {MAX_NESTING} levels"));
         }
-        if value.contains('<') {
-            return Err(format!(
-                "entity &{name}; holds markup, which co-xml does not expand"
-            ));
-        }
-        open.push(name.to_owned());
-        let result = self.expand_value(name, &value, budget, out, open);
-        open.pop();
-        result
-    }
-
-    fn expand_value(
-        &mut self,
-        name: &str,
-        value: &str,
-        budget: usize,
-        out: &mut String,
-        open: &mut Vec<String>,
-    ) -> Result<(), String> {
-        let mut rest = value;
-        while let Some(amp) = rest.find('&') {
-            self.append(&rest[..amp], 0, budget, out)?;
-            let semi = rest[amp..]
-                .find(';')
-                .ok_or_else(|| format!("a malformed reference in entity &{name};"))?;
-            self.expand_into(&rest[amp + 1..amp + semi], budget, out, open)?;
-            rest = &rest[amp + semi + 1..];
-        }
-        self.append(rest, 0, budget, out)
-    }
-
-    /// Appends `text`, charging its length and `extra` against `budget`.
-    fn append(
-        &mut self,
-        text: &str,
-        extra: usize,
-        budget: usize,
-        out: &mut String,
-    ) -> Result<(), String> {
-        self.expanded += text.len() + extra;
-        if self.expanded > budget {
+        // Every reference costs at least its own length, so expanding empty entities a
+        // billion times is refused too; the text costs its length whatever it holds, so the
+        // events an expansion makes are bounded by the budget as well.
+        if !self.charge(name.len() + 2 + value.len(), budget) {
             return Err(format!(
                 "entity expansion over {budget} bytes (raise it with --max-entity-expansion)"
             ));
         }
-        out.push_str(text);
-        Ok(())
+        self.open.push(name.into());
+        Ok(Some(value))
+    }
+
+    /// Ends the expansion of the innermost entity [`enter`](Self::enter) started.
+    pub fn leave(&mut self) {
+        self.open.pop();
     }
 
     /// Bytes of expansion so far.
@@ -188,6 +149,24 @@ fn split_declaration(rest: &str) -> Result<(&str, &str), String> {
         }
     }
     Err("an entity declaration without its closing '>'".into())
+}
+
+/// Refuses a literal whose `&` does not start a reference (expat does so at the declaration,
+/// even for an entity never used).
+fn check_references(name: &str, literal: &str) -> Result<(), String> {
+    for (at, _) in literal.match_indices('&') {
+        let rest = &literal[at + 1..];
+        if rest.starts_with('#') {
+            continue; // Character references are checked as they are replaced.
+        }
+        let well_formed = rest
+            .find(';')
+            .is_some_and(|semi| super::checks::bad_name(&rest[..semi]).is_none());
+        if !well_formed {
+            return Err(format!("a malformed reference in the value of entity {name}"));
+        }
+    }
+    Ok(())
 }
 
 /// Replaces `&#N;` and `&#xH;` in an entity value (XML does so when it reads the declaration).

@@ -1,0 +1,130 @@
+//! References to general entities, expanded where the document uses them, as expat expands
+//! them: the replacement text is parsed as content (character data, references, elements,
+//! CDATA sections, comments, processing instructions), so `<!ENTITY e "<b>bold</b> &amp;
+//! more">` then `<r>&e;</r>` gives start b, text, end b, text, in document order, the text
+//! joined with what surrounds the reference.
+//!
+//! What expat requires, co-xml requires, and says where expat does (at the outermost
+//! reference in the document, whatever the depth of the error in nested entities):
+//!
+//! * an entity is balanced: an element it starts ends in it, and it ends no element it did
+//!   not start ("asynchronous entity" in expat);
+//! * no XML declaration or DOCTYPE in replacement text;
+//! * no recursion, and every expansion (text and markup alike) counts against
+//!   `--max-entity-expansion`, so a "billion laughs" made of elements is refused in time
+//!   and memory linear in the budget, like one made of text.
+//!
+//! Line ends in an entity's literal were normalised when it was declared; the replacement
+//! text is taken as it is (a `&#13;` in the literal stays a carriage return, as in expat).
+//!
+//! Documents without references never come here: the parse loop pays nothing for it.
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+
+use super::{checks, xml_error, EventHandler};
+use crate::error::{Error, Result};
+use crate::event::XmlEvent;
+use crate::sink::Sink;
+
+impl EventHandler {
+    /// Expands `&name;`, a reference to a general entity that is not predefined, sending the
+    /// events of its replacement text. Any error inside is reported at the reference.
+    pub(super) fn expand_entity<S>(&mut self, name: &str, target: &mut S) -> Result<()>
+    where
+        S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+    {
+        let reference = self.mark;
+        self.expand_at_mark(name, target)
+            .map_err(|e| match e {
+                Error::Xml { message, .. } => xml_error(reference, message),
+                other => other,
+            })
+    }
+
+    fn expand_at_mark<S>(&mut self, name: &str, target: &mut S) -> Result<()>
+    where
+        S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+    {
+        let budget = self.limits.max_entity_expansion;
+        let value = match self.entities.enter(name, budget) {
+            Err(why) => return Err(self.error_at_mark(&why)),
+            Ok(None) => return Ok(()),
+            Ok(Some(value)) => value,
+        };
+        if !value.contains(['<', '&']) {
+            // Plain text, the common case: no parser needed.
+            self.entity_text(&value)?;
+        } else {
+            self.parse_content(name, &value, target)?;
+        }
+        self.entities.leave();
+        Ok(())
+    }
+
+    /// Parses the replacement text `value` of entity `name` as content.
+    fn parse_content<S>(&mut self, name: &str, value: &str, target: &mut S) -> Result<()>
+    where
+        S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+    {
+        let depth = self.depth;
+        let mut reader = Reader::from_str(value);
+        let config = reader.config_mut();
+        config.trim_text(false);
+        // End tags are matched by the handler, against the elements open in the document.
+        config.check_end_names = false;
+        config.allow_unmatched_ends = true;
+        loop {
+            let event = reader
+                .read_event()
+                .map_err(|e| self.error_at_mark(&format!("{e} (in entity &{name};)")))?;
+            match event {
+                Event::Eof => break,
+                Event::Text(text) => self.entity_text(&text)?,
+                Event::CData(cdata) => self.entity_text_unchecked(&cdata)?,
+                Event::GeneralRef(reference) => {
+                    self.push_reference(&reference, target)?;
+                    self.check_text_size()?;
+                }
+                Event::End(_) if self.depth == depth => return Err(asynchronous(self, name)),
+                Event::Decl(_) | Event::DocType(_) => {
+                    let what = if matches!(event, Event::Decl(_)) {
+                        "an XML declaration"
+                    } else {
+                        "a DOCTYPE"
+                    };
+                    return Err(self.error_at_mark(&format!("{what} inside entity &{name};")));
+                }
+                event => {
+                    self.handle(event, target)?;
+                }
+            }
+        }
+        if self.depth != depth {
+            return Err(asynchronous(self, name));
+        }
+        Ok(())
+    }
+
+    /// Character data of replacement text: as it is (line ends were normalised in the
+    /// declaration), but never `]]>`.
+    fn entity_text(&mut self, text: &str) -> Result<()> {
+        if checks::cdata_end_in_text(text.as_bytes()).is_some() {
+            return Err(self.error_at_mark("\"]]>\" in character data"));
+        }
+        self.entity_text_unchecked(text)
+    }
+
+    /// The content of a CDATA section of replacement text, or checked character data.
+    fn entity_text_unchecked(&mut self, text: &str) -> Result<()> {
+        self.text.push_str(text);
+        self.check_text_size()
+    }
+}
+
+/// An element that starts in an entity and ends outside it, or the other way round.
+fn asynchronous(handler: &EventHandler, name: &str) -> Error {
+    handler.error_at_mark(&format!(
+        "asynchronous entity: an element starts or ends in entity &{name}; but not both"
+    ))
+}
