@@ -58,41 +58,184 @@ fn co_xml_agrees_with_expat_on_every_corpus_document() {
     );
     let (mut good, mut bad) = (0, 0);
     for file in &files {
-        let name = file.file_name().unwrap().to_string_lossy();
-        let (events, expat_line, expat_err) = expat(file);
-        let ours = pipeline(
-            vec![
-                cmd("co-xml", &[file.to_str().unwrap()]),
-                cmd("co-printer", &[]),
-            ],
-            b"",
-        );
-        let err = &ours.stderrs[0];
-        match expat_line {
-            None => {
-                good += 1;
-                assert!(ours.all_ok(), "{name}: expat accepts it, co-xml says {err}");
-                assert_eq!(ours.stdout_text(), events, "{name}: events differ");
-            }
-            Some((line, column)) => {
-                bad += 1;
-                assert_eq!(
-                    ours.statuses[0].code(),
-                    Some(1),
-                    "{name}: expat refuses it ({expat_err}), co-xml accepts it"
-                );
-                assert_eq!(err.lines().count(), 1, "{name}: {err}");
-                let place = err
-                    .strip_prefix("co-xml: error: malformed XML at ")
-                    .unwrap_or_else(|| panic!("{name}: {err}"));
-                // Expat counts columns from 0, co-xml from 1, both in characters.
-                assert_eq!(
-                    line_column(place),
-                    (line, column + 1),
-                    "{name}: expat says {expat_err}, co-xml says {err}"
-                );
-            }
+        if agree_with_expat(file) {
+            good += 1;
+        } else {
+            bad += 1;
         }
     }
     assert!(good >= 15 && bad >= 15, "{good} well-formed, {bad} not");
+}
+
+/// Runs `file` through co-xml and through expat and requires the same verdict, the same
+/// events (well-formed) or the same line and column (not). Returns whether it is well-formed.
+fn agree_with_expat(file: &Path) -> bool {
+    let name = file.file_name().unwrap().to_string_lossy();
+    let (events, expat_line, expat_err) = expat(file);
+    let ours = pipeline(
+        vec![
+            cmd("co-xml", &[file.to_str().unwrap()]),
+            cmd("co-printer", &[]),
+        ],
+        b"",
+    );
+    let err = &ours.stderrs[0];
+    match expat_line {
+        None => {
+            assert!(ours.all_ok(), "{name}: expat accepts it, co-xml says {err}");
+            assert_eq!(ours.stdout_text(), events, "{name}: events differ");
+            true
+        }
+        Some((line, column)) => {
+            assert_eq!(
+                ours.statuses[0].code(),
+                Some(1),
+                "{name}: expat refuses it ({expat_err}), co-xml accepts it"
+            );
+            assert_eq!(err.lines().count(), 1, "{name}: {err}");
+            let place = err
+                .strip_prefix("co-xml: error: malformed XML at ")
+                .unwrap_or_else(|| panic!("{name}: {err}"));
+            // Expat counts columns from 0, co-xml from 1, both in characters.
+            assert_eq!(
+                line_column(place),
+                (line, column + 1),
+                "{name}: expat says {expat_err}, co-xml says {err}"
+            );
+            false
+        }
+    }
+}
+
+/// Single-byte labels of `encoding_rs` that Python's codecs also know: one for each WHATWG
+/// encoding, and every label whose WHATWG table differs from Python's (ISO-8859-1, -9 and
+/// -11 and TIS-620 read as Windows code pages, US-ASCII as windows-1252, KOI8-U as KOI8-RU,
+/// the bytes Windows code pages leave undefined).
+const LABELS: &[&str] = &[
+    "iso-8859-1",
+    "latin1",
+    "l1",
+    "iso-ir-100",
+    "csisolatin1",
+    "iso_8859-1:1987",
+    "cp819",
+    "us-ascii",
+    "ascii",
+    "ansi_x3.4-1968",
+    "iso-8859-2",
+    "iso-8859-3",
+    "iso-8859-4",
+    "iso-8859-5",
+    "iso-8859-6",
+    "iso-8859-7",
+    "iso-8859-8",
+    "iso-8859-10",
+    "iso-8859-13",
+    "iso-8859-14",
+    "iso-8859-15",
+    "iso-8859-16",
+    "iso-8859-9",
+    "iso8859-9",
+    "iso_8859-9",
+    "iso_8859-9:1989",
+    "iso-ir-148",
+    "csisolatin5",
+    "latin5",
+    "l5",
+    "iso-8859-11",
+    "iso8859-11",
+    "tis-620",
+    "windows-1250",
+    "windows-1251",
+    "windows-1252",
+    "windows-1253",
+    "windows-1254",
+    "windows-1255",
+    "windows-1256",
+    "windows-1257",
+    "windows-1258",
+    "cp1252",
+    "cp1255",
+    "cp874",
+    "koi8-r",
+    "koi8-u",
+    "ibm866",
+    "macintosh",
+];
+
+/// For each label, the bytes 0x80 to 0xFF Python's codec defines, as Python's expat reads
+/// them (its unknown-encoding handler decodes the 256 bytes with the codec).
+fn python_defined_bytes() -> Vec<(String, Vec<u8>)> {
+    let script = "import sys\n\
+        for label in sys.argv[1:]:\n\
+        \x20   text = bytes(range(256)).decode(label, 'replace')\n\
+        \x20   print(label, ' '.join('%02x' % b for b in range(128, 256) if text[b] != '\\ufffd'))\n";
+    let out = Command::new("python3")
+        .arg("-c")
+        .arg(script)
+        .args(LABELS)
+        .bounded();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout)
+        .unwrap()
+        .lines()
+        .map(|line| {
+            let mut words = line.split(' ');
+            let label = words.next().unwrap().to_owned();
+            let bytes = words
+                .filter(|w| !w.is_empty())
+                .map(|w| u8::from_str_radix(w, 16).unwrap())
+                .collect();
+            (label, bytes)
+        })
+        .collect()
+}
+
+/// Every byte of every single-byte label, in text and in an attribute: co-xml reads what
+/// Python's expat reads, and refuses (at the same place) the first byte it does not define.
+#[test]
+fn co_xml_decodes_every_single_byte_label_as_expat() {
+    if !crate::common::python_available() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let labels = python_defined_bytes();
+    assert_eq!(labels.len(), LABELS.len());
+    let mut refused = 0;
+    for (label, defined) in &labels {
+        let doc = |body: &[u8]| {
+            let mut doc =
+                format!("<?xml version=\"1.0\" encoding=\"{label}\"?>\n<r a=\"").into_bytes();
+            doc.extend_from_slice(body);
+            doc.extend_from_slice(b"\">\n");
+            doc.extend_from_slice(body);
+            doc.extend_from_slice(b"\n</r>\n");
+            doc
+        };
+        let good = dir.path().join(format!("{label}.xml"));
+        std::fs::write(&good, doc(defined)).unwrap();
+        // A `:` is no character for an encoding name in a declaration, label or not.
+        let usable = !label.contains(':');
+        assert_eq!(agree_with_expat(&good), usable, "{label}");
+        if !usable {
+            continue;
+        }
+        if let Some(undefined) = (0x80..=0xFF).find(|b| !defined.contains(b)) {
+            let bad = dir.path().join(format!("{label}-bad.xml"));
+            std::fs::write(&bad, doc(&[b'x', b'\n', undefined])).unwrap();
+            assert!(
+                !agree_with_expat(&bad),
+                "{label}: 0x{undefined:02X} accepted"
+            );
+            refused += 1;
+        }
+    }
+    assert!(
+        refused >= 10,
+        "only {refused} labels leave a byte undefined"
+    );
 }

@@ -33,6 +33,7 @@ mod entities;
 mod expansion;
 mod limits;
 mod position;
+mod single_byte;
 
 use std::borrow::Cow;
 use std::fs::File;

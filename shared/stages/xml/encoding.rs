@@ -1,12 +1,13 @@
 //! The document's encoding, as a SAX parser finds it: the byte order mark, else the XML
 //! declaration, else UTF-8. Anything but UTF-8 is transcoded to UTF-8 on the way into the
-//! parser ([`encoding_rs`] for everything it knows, plus true ISO-8859-1 and US-ASCII, which
-//! the WHATWG labels map to windows-1252), so the parser and every check after it see UTF-8.
+//! parser ([`encoding_rs`] for UTF-16, a table for single-byte encodings that reads them as
+//! Python's codecs do, see `single_byte.rs`), so the parser and every check after it see
+//! UTF-8.
 //!
 //! What Python's expat cannot read, co-xml refuses too: multi-byte encodings other than UTF-8
-//! and UTF-16 (`Shift_JIS`, EUC-JP, GBK, Big5, ...), and the bytes a Windows code page leaves
+//! and UTF-16 (`Shift_JIS`, EUC-JP, GBK, Big5, ...), and the bytes Python's tables leave
 //! undefined (0x81 in windows-1252), which the WHATWG tables of `encoding_rs` map to C1
-//! controls but Python's tables do not define.
+//! controls.
 //!
 //! Positions in a transcoded document are counted in its UTF-8 form: lines and columns (in
 //! characters) are exact, byte offsets count UTF-8 bytes.
@@ -14,6 +15,8 @@
 use std::io::{self, Read};
 
 use encoding_rs::{Decoder, DecoderResult, Encoding, UTF_16BE, UTF_16LE, UTF_8};
+
+use super::single_byte::SingleByte;
 
 /// The most bytes read ahead to find the XML declaration.
 const SNIFF: usize = 1024;
@@ -28,15 +31,10 @@ pub struct EncodingError {
 
 /// How the bytes after the sniffed prefix are turned into UTF-8.
 enum Transcoder {
-    /// `encoding_rs`'s decoder for the encoding.
+    /// `encoding_rs`'s decoder for the encoding (UTF-16).
     Rs(Decoder),
-    /// `encoding_rs`'s decoder for a Windows code page, whose undefined bytes (which the
-    /// WHATWG tables map to C1 controls) are errors, as in Python's tables that expat uses.
-    Windows(Decoder),
-    /// ISO-8859-1: every byte is the code point of the same number.
-    Latin1,
-    /// US-ASCII: bytes above 0x7F are errors.
-    Ascii,
+    /// A single-byte encoding, as Python's codecs read it (see `single_byte.rs`).
+    Table(Box<SingleByte>),
 }
 
 /// Reads `input` as UTF-8: passes UTF-8 through untouched, transcodes anything else.
@@ -99,10 +97,7 @@ fn choose(prefix: &[u8]) -> Result<(Option<Transcoder>, usize), EncodingError> {
     let transcoder = choose_transcoder(prefix)?;
     let skip = match (&transcoder, prefix) {
         (Some(Transcoder::Rs(d)), [0xEF, 0xBB, 0xBF, ..]) if d.encoding() != UTF_8 => 3,
-        (
-            Some(Transcoder::Latin1 | Transcoder::Ascii | Transcoder::Windows(_)),
-            [0xEF, 0xBB, 0xBF, ..],
-        ) => 3,
+        (Some(Transcoder::Table(_)), [0xEF, 0xBB, 0xBF, ..]) => 3,
         _ => 0,
     };
     Ok((transcoder, skip))
@@ -124,6 +119,17 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
             _ => None,
         });
     };
+    if let Some(bad) = bad_encoding_name(&label) {
+        // Expat points at the first character an encoding name cannot hold.
+        let at = value_at + bad;
+        return Err(EncodingError {
+            offset: value_offset(at, detected, bom),
+            column: at as u64 + 1 + u64::from(bom),
+            message: format!(
+                "encoding=\"{label}\" in the XML declaration is not an encoding name (letters, digits, '.', '_' and '-', starting with a letter)"
+            ),
+        });
+    }
     let lower = label.to_ascii_lowercase();
     let declared_16 = lower.starts_with("utf-16") || lower == "ucs-2" || lower == "iso-10646-ucs-2";
     if let Some(found) = detected.filter(|&e| e != UTF_8 || declared_16) {
@@ -156,44 +162,41 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
             ),
         });
     }
-    match lower.as_str() {
-        "utf-8" | "utf8" => Ok(None),
-        "iso-8859-1" | "iso8859-1" | "latin1" | "latin-1" | "l1" | "iso_8859-1" | "cp819"
-        | "ibm819" => Ok(Some(Transcoder::Latin1)),
-        "us-ascii" | "ascii" => Ok(Some(Transcoder::Ascii)),
-        _ => match Encoding::for_label(label.as_bytes()) {
-            Some(e) if e == UTF_8 => Ok(None),
-            // Python's expat reads single-byte encodings only (besides UTF-8 and UTF-16).
-            Some(e) if !e.is_single_byte() => Err(EncodingError {
-                offset: 0,
-                column: 1,
-                message: format!(
-                    "the XML declaration says encoding=\"{label}\", a multi-byte encoding, which is not supported (UTF-8, UTF-16 and single-byte encodings are)"
-                ),
-            }),
-            Some(e) if names_windows_code_page(&lower) => {
-                Ok(Some(Transcoder::Windows(e.new_decoder_without_bom_handling())))
-            }
-            Some(e) => Ok(Some(Transcoder::Rs(e.new_decoder_without_bom_handling()))),
-            None => Err(EncodingError {
-                offset: 0,
-                column: 1,
-                message: format!("unknown encoding \"{label}\" in the XML declaration"),
-            }),
-        },
+    if lower == "utf-8" || lower == "utf8" {
+        return Ok(None);
+    }
+    if let Some(table) = SingleByte::for_label(&lower) {
+        return Ok(Some(Transcoder::Table(Box::new(table))));
+    }
+    match Encoding::for_label(label.as_bytes()) {
+        Some(e) if e == UTF_8 => Ok(None),
+        // Python's expat reads single-byte encodings only (besides UTF-8 and UTF-16).
+        Some(_) => Err(EncodingError {
+            offset: 0,
+            column: 1,
+            message: format!(
+                "the XML declaration says encoding=\"{label}\", a multi-byte encoding, which is not supported (UTF-8, UTF-16 and single-byte encodings are)"
+            ),
+        }),
+        None => Err(EncodingError {
+            offset: 0,
+            column: 1,
+            message: format!("unknown encoding \"{label}\" in the XML declaration"),
+        }),
     }
 }
 
-/// True for a label naming a Windows code page (`windows-1252`, `cp1252`, `x-cp1250`).
-fn names_windows_code_page(lower: &str) -> bool {
-    ["windows-", "cp12", "x-cp12", "cp874"]
-        .iter()
-        .any(|p| lower.starts_with(p))
-}
-
-/// Where the first C1 control (U+0080 to U+009F) stands in UTF-8 `text`, if any.
-fn first_c1(text: &[u8]) -> Option<usize> {
-    memchr::memchr_iter(0xC2, text).find(|&i| matches!(text.get(i + 1), Some(0x80..=0x9F)))
+/// Where `name` stops being an XML encoding name (`[A-Za-z] ([A-Za-z0-9._] | '-')*`), in
+/// characters, if it does.
+fn bad_encoding_name(name: &str) -> Option<usize> {
+    let ok = |(i, c): &(usize, char)| {
+        c.is_ascii_alphabetic() || (*i > 0 && (c.is_ascii_digit() || matches!(c, '.' | '_' | '-')))
+    };
+    match name.chars().enumerate().find(|ic| !ok(ic)) {
+        Some((i, _)) => Some(i),
+        None if name.is_empty() => Some(0),
+        None => None,
+    }
 }
 
 /// The byte offset of the declared encoding's name, from its place in characters (the
@@ -266,9 +269,8 @@ impl<R: Read> Transcode<R> {
 
     fn name(&self) -> &'static str {
         match &self.transcoder {
-            Transcoder::Rs(d) | Transcoder::Windows(d) => d.encoding().name(),
-            Transcoder::Latin1 => "ISO-8859-1",
-            Transcoder::Ascii => "US-ASCII",
+            Transcoder::Rs(d) => d.encoding().name(),
+            Transcoder::Table(t) => t.name,
         }
     }
 
@@ -309,42 +311,23 @@ impl<R: Read> Transcode<R> {
     fn transcode(&mut self) -> (usize, Option<u64>) {
         let src = &self.input[self.start..self.end];
         match &mut self.transcoder {
-            Transcoder::Rs(decoder) | Transcoder::Windows(decoder) => {
+            Transcoder::Rs(decoder) => {
                 self.output.resize(self.output.capacity(), 0);
                 let (result, read, written) =
                     decoder.decode_to_utf8_without_replacement(src, &mut self.output, self.eof);
                 self.output.truncate(written);
-                let mut bad = match result {
+                let bad = match result {
                     DecoderResult::Malformed(bad, _) => {
                         Some(self.consumed + read as u64 - u64::from(bad))
                     }
                     _ => None,
                 };
-                if matches!(self.transcoder, Transcoder::Windows(_)) {
-                    if let Some(at) = first_c1(&self.output) {
-                        // One byte in, one character out: the character's rank is the byte's.
-                        let rank = self.output[..at].iter().filter(|&&b| b & 0xC0 != 0x80);
-                        let byte = self.consumed + rank.count() as u64;
-                        self.output.truncate(at);
-                        bad = Some(bad.map_or(byte, |b| b.min(byte)));
-                    }
-                }
                 (read, bad)
             }
-            Transcoder::Latin1 => {
-                for &b in src {
-                    let mut utf8 = [0; 2];
-                    self.output
-                        .extend_from_slice(char::from(b).encode_utf8(&mut utf8).as_bytes());
-                }
-                (src.len(), None)
-            }
-            Transcoder::Ascii => {
-                let good = src.iter().position(|&b| b > 0x7F);
-                let upto = good.unwrap_or(src.len());
-                self.output.extend_from_slice(&src[..upto]);
-                (src.len(), good.map(|i| self.consumed + i as u64))
-            }
+            Transcoder::Table(table) => match table.decode(src, &mut self.output) {
+                None => (src.len(), None),
+                Some(i) => (i, Some(self.consumed + i as u64)),
+            },
         }
     }
 

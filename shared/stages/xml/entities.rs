@@ -163,7 +163,9 @@ fn check_references(name: &str, literal: &str) -> Result<(), String> {
             .find(';')
             .is_some_and(|semi| super::checks::bad_name(&rest[..semi]).is_none());
         if !well_formed {
-            return Err(format!("a malformed reference in the value of entity {name}"));
+            return Err(format!(
+                "a malformed reference in the value of entity {name}"
+            ));
         }
     }
     Ok(())

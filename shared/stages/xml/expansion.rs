@@ -35,11 +35,10 @@ impl EventHandler {
         S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
     {
         let reference = self.mark;
-        self.expand_at_mark(name, target)
-            .map_err(|e| match e {
-                Error::Xml { message, .. } => xml_error(reference, message),
-                other => other,
-            })
+        self.expand_at_mark(name, target).map_err(|e| match e {
+            Error::Xml { message, .. } => xml_error(reference, message),
+            other => other,
+        })
     }
 
     fn expand_at_mark<S>(&mut self, name: &str, target: &mut S) -> Result<()>
