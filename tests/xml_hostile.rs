@@ -223,3 +223,42 @@ fn co_buses_bounds_what_one_bus_holds() {
         "co-buses: error: a <bus> element holds over 5000000 bytes of fields and text (raise it with --max-record)"
     );
 }
+
+/// A "billion laughs" whose entities hold elements: each level refers ten times to the one
+/// below, the bottom one is a whole bus.
+fn element_laughs(levels: usize) -> Vec<u8> {
+    let mut doc = String::from(
+        "<!DOCTYPE buses [<!ENTITY l0 \"<bus><route>22</route><id>&#55;</id></bus>\">",
+    );
+    for level in 1..=levels {
+        let below = format!("&l{};", level - 1);
+        write!(doc, "<!ENTITY l{level} \"{}\">", below.repeat(10)).unwrap();
+    }
+    write!(doc, "]>\n<buses>&l{levels};</buses>\n").unwrap();
+    doc.into_bytes()
+}
+
+#[test]
+fn entity_expansion_made_of_elements_is_bounded() {
+    let dir = tempfile::tempdir().unwrap();
+    // Nine levels would be a billion buses: refused at --max-entity-expansion in one line,
+    // after the buses within the bound went down the pipe.
+    let (dump, refused) = feed(dir.path(), "laughs.xml", &element_laughs(9), &[]);
+    assert!(refused);
+    assert!(dump.lines().count() > 10_000, "{}", dump.lines().count());
+    assert!(dump.starts_with("record {'route': '22', 'id': '7'}\n"));
+    // Five levels (100,000 buses, 5 MB of expansion) within the bound: every bus, in
+    // memory that does not grow with them.
+    let (dump, refused) = feed(dir.path(), "laughs5.xml", &element_laughs(5), &[]);
+    assert!(!refused);
+    assert_eq!(dump.lines().count(), 100_000);
+    assert!(dump.lines().all(|l| l == "record {'route': '22', 'id': '7'}"));
+    // The same document under a bound it exceeds is refused.
+    let (_, refused) = feed(
+        dir.path(),
+        "laughs5.xml",
+        &element_laughs(5),
+        &["--max-entity-expansion", "1000000"],
+    );
+    assert!(refused);
+}
