@@ -252,7 +252,9 @@ fn entity_expansion_made_of_elements_is_bounded() {
     let (dump, refused) = feed(dir.path(), "laughs5.xml", &element_laughs(5), &[]);
     assert!(!refused);
     assert_eq!(dump.lines().count(), 100_000);
-    assert!(dump.lines().all(|l| l == "record {'route': '22', 'id': '7'}"));
+    assert!(dump
+        .lines()
+        .all(|l| l == "record {'route': '22', 'id': '7'}"));
     // The same document under a bound it exceeds is refused.
     let (_, refused) = feed(
         dir.path(),

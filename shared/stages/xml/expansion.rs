@@ -51,11 +51,11 @@ impl EventHandler {
             Ok(None) => return Ok(()),
             Ok(Some(value)) => value,
         };
-        if !value.contains(['<', '&']) {
+        if value.contains(['<', '&']) {
+            self.parse_content(name, &value, target)?;
+        } else {
             // Plain text, the common case: no parser needed.
             self.entity_text(&value)?;
-        } else {
-            self.parse_content(name, &value, target)?;
         }
         self.entities.leave();
         Ok(())
@@ -126,4 +126,73 @@ fn asynchronous(handler: &EventHandler, name: &str) -> Error {
     handler.error_at_mark(&format!(
         "asynchronous entity: an element starts or ends in entity &{name}; but not both"
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use std::io::Read;
+
+    use crate::stages::printer::Printer;
+    use crate::stages::xml::{xml_events, xml_events_within, XmlLimits};
+
+    /// Hands out at most `step` bytes per read.
+    struct Trickle<'d>(&'d [u8], usize);
+
+    impl Read for Trickle<'_> {
+        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
+            let n = self.1.min(out.len()).min(self.0.len());
+            out[..n].copy_from_slice(&self.0[..n]);
+            self.0 = &self.0[n..];
+            Ok(n)
+        }
+    }
+
+    fn events(doc: impl Read) -> Result<String, String> {
+        let mut printer = Printer::new(Vec::new());
+        xml_events(doc, &mut printer).map_err(|e| e.to_string())?;
+        Ok(String::from_utf8(printer.into_inner()).unwrap())
+    }
+
+    const DOC: &str = "<!DOCTYPE r [<!ENTITY e \"<b k='&v;'>bold</b> &amp; <![CDATA[<&#38;>]]>\">\
+        <!ENTITY v \"1 &#38;#60; 2\"><!ENTITY w \"x&e;y\">]>\n<r>a&w;b<c/>&e;</r>";
+
+    #[test]
+    fn markup_in_entities_comes_out_in_document_order() {
+        let got = events(DOC.as_bytes()).unwrap();
+        let want = "('start', ('r', {}))\n('text', 'ax')\n('start', ('b', {'k': '1 < 2'}))\n\
+            ('text', 'bold')\n('end', 'b')\n('text', ' & <&>yb')\n('start', ('c', {}))\n\
+            ('end', 'c')\n('start', ('b', {'k': '1 < 2'}))\n('text', 'bold')\n('end', 'b')\n\
+            ('text', ' & <&>')\n('end', 'r')\n";
+        assert_eq!(got, want);
+        for step in 1..7 {
+            assert_eq!(events(Trickle(DOC.as_bytes(), step)).unwrap(), want);
+        }
+    }
+
+    #[test]
+    fn unbalanced_entities_fail_at_the_reference() {
+        let doc = "<!DOCTYPE r [<!ENTITY e \"<b>\"><!ENTITY f \"x&e;\">]>\n<r>\n  &f;</b></r>";
+        let e = events(doc.as_bytes()).unwrap_err();
+        assert!(
+            e.contains("at 3:3") && e.contains("asynchronous entity"),
+            "{e}"
+        );
+        let doc = "<!DOCTYPE r [<!ENTITY e \"</b>\">]><r><b>&e;</r>";
+        let e = events(doc.as_bytes()).unwrap_err();
+        assert!(e.contains("asynchronous entity"), "{e}");
+    }
+
+    #[test]
+    fn expansions_of_markup_count_against_the_bound() {
+        let doc = "<!DOCTYPE r [<!ENTITY a \"<x/><x/><x/><x/>\"><!ENTITY b \"&a;&a;&a;&a;\">\
+            <!ENTITY c \"&b;&b;&b;&b;\">]><r>&c;</r>";
+        assert_eq!(events(doc.as_bytes()).unwrap().lines().count(), 2 + 2 * 64);
+        let limits = XmlLimits {
+            max_entity_expansion: 300,
+            ..XmlLimits::default()
+        };
+        let mut printer = Printer::new(Vec::new());
+        let e = xml_events_within(doc.as_bytes(), limits, &mut printer).unwrap_err();
+        assert!(e.to_string().contains("--max-entity-expansion"), "{e}");
+    }
 }

@@ -74,7 +74,11 @@ impl SingleByte {
             }));
         }
         // Python's name for windows-874, which WHATWG does not list.
-        let whatwg_label = if label == "cp874" { "windows-874" } else { label };
+        let whatwg_label = if label == "cp874" {
+            "windows-874"
+        } else {
+            label
+        };
         let encoding = Encoding::for_label(whatwg_label.as_bytes())?;
         if !encoding.is_single_byte() {
             return None;
@@ -144,4 +148,45 @@ fn whatwg(encoding: &'static Encoding, b: u8) -> Option<char> {
         return None;
     }
     text.chars().next()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::SingleByte;
+
+    fn decode(label: &str, bytes: &[u8]) -> Result<String, usize> {
+        let table = SingleByte::for_label(label).unwrap();
+        let mut out = Vec::new();
+        match table.decode(bytes, &mut out) {
+            None => Ok(String::from_utf8(out).unwrap()),
+            Some(bad) => Err(bad),
+        }
+    }
+
+    #[test]
+    fn iso_tables_have_c1_controls_where_windows_code_pages_have_letters() {
+        assert_eq!(
+            decode("iso-8859-9", b"a\x80\x9f\xfd"),
+            Ok("a\u{80}\u{9f}\u{131}".into())
+        );
+        assert_eq!(
+            decode("windows-1254", b"a\x80\xfd"),
+            Ok("a\u{20ac}\u{131}".into())
+        );
+        assert_eq!(
+            decode("iso-8859-11", b"\x85\xa1"),
+            Ok("\u{85}\u{e01}".into())
+        );
+        assert_eq!(decode("tis-620", b"\xa1\xa0"), Err(1));
+        assert_eq!(decode("latin1", b"\x81"), Ok("\u{81}".into()));
+    }
+
+    #[test]
+    fn bytes_python_leaves_undefined_are_errors() {
+        assert_eq!(decode("windows-1252", b"ab\x81"), Err(2));
+        assert_eq!(decode("cp1255", b"\xe0\xca"), Err(1));
+        assert_eq!(decode("us-ascii", b"abc\x80"), Err(3));
+        assert_eq!(decode("koi8-u", b"\xae\xbe"), Ok("\u{255d}\u{256c}".into()));
+        assert!(SingleByte::for_label("shift_jis").is_none());
+    }
 }
