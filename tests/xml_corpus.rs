@@ -239,3 +239,20 @@ fn co_xml_decodes_every_single_byte_label_as_expat() {
         "only {refused} labels leave a byte undefined"
     );
 }
+
+/// Names Python's codecs know but co-xml cannot read as Python does (no WHATWG label, so no
+/// table to check): refused in one line naming them, never decoded some other way.
+#[test]
+fn encodings_co_xml_cannot_match_are_refused_by_name() {
+    for label in ["cp437", "mac_roman", "iso8859_9", "utf_32"] {
+        let doc = format!("<?xml version=\"1.0\" encoding=\"{label}\"?>\n<r>\u{e9}</r>\n");
+        let out = crate::common::run_with_input(cmd("co-xml", &[]), doc.as_bytes());
+        let err = String::from_utf8(out.stderr).unwrap();
+        assert_eq!(out.status.code(), Some(1), "{label}: {err}");
+        assert_eq!(err.lines().count(), 1, "{label}: {err}");
+        assert!(
+            err.contains(&format!("encoding \"{label}\"")),
+            "{label}: {err}"
+        );
+    }
+}

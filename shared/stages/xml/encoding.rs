@@ -181,7 +181,9 @@ fn choose_transcoder(prefix: &[u8]) -> Result<Option<Transcoder>, EncodingError>
         None => Err(EncodingError {
             offset: 0,
             column: 1,
-            message: format!("unknown encoding \"{label}\" in the XML declaration"),
+            message: format!(
+                "unknown encoding \"{label}\" in the XML declaration (co-xml reads UTF-8, UTF-16 and the single-byte encodings of the WHATWG Encoding Standard)"
+            ),
         }),
     }
 }
