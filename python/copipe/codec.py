@@ -21,12 +21,13 @@ delivers the events before the fault and names the fault exactly as the Rust rea
 """
 
 import re
-from itertools import chain, repeat
+from itertools import chain, compress, repeat
 
 from . import errors
 from .kinds import LINES, RECORDS, XML
 
 U16, U32, U64, U128 = 251, 252, 253, 254
+_LATIN1 = "latin-1"
 
 # ---------------------------------------------------------------------------- encoding
 
@@ -109,14 +110,14 @@ def _batch_records(events):
     values = list(chain.from_iterable(map(dict.values, events)))
     parts = [None] * (3 * len(values))
     parts[0::3] = chain.from_iterable(prefixes)
-    parts[1::3] = map(_LENGTH_CHAR, map(len, values))
+    parts[1::3] = bytes(map(len, values)).decode(_LATIN1)  # a length above 255: ValueError
     parts[2::3] = values
     return "".join(parts)
 
 
 def _batch_lines(events):
     parts = [None] * (2 * len(events))
-    parts[0::2] = map(_LENGTH_CHAR, map(len, events))
+    parts[0::2] = bytes(map(len, events)).decode(_LATIN1)
     parts[1::2] = events
     return "".join(parts)
 
@@ -339,91 +340,132 @@ def _fast_records(p, count, shapes):
     return out, c.i
 
 
-_GROUPS = re.Match.groups
-
-
 def _ascii_records(p, count, shapes):
-    """Every length below 128 and every string ASCII: the frame is decoded to one ``str``
-    once, and runs of records whose names were seen before are matched whole, in C: a
-    scanner matches record after record, each anchored where the last ended. ``shapes`` maps
-    a record's first character (its field count) to the names and pattern last seen with
-    it. One comparison for the whole frame then checks every value's length character
-    against the value the patterns took. A record of names not seen before is decoded field
-    by field and its shape learnt."""
+    """Every string ASCII: the frame is decoded to one ``str`` once and split, in C, by the
+    pattern of its first record's names (``_Shape``): one ``re.split`` returns the value
+    and length character of every record of that shape in one flat list, with the text
+    between matches (records of other shapes) as gaps. One comparison for the whole frame
+    checks every length character against its value; the records are made by the shape's
+    own constructor, mapped over the values in C. Gaps, rare in a stream whose records
+    share their names, are decoded record by record (``_ascii_gap``). Raises ``ValueError``
+    or ``IndexError`` on anything off (the careful decoder then names it)."""
     t = p.decode("ascii")
-    runs = []  # (names, matches) or (None, [record decoded by hand]), in frame order
-    i = 0
-    end = len(t)
-    decoded = 0
-    while i < end and decoded < count:
-        shape = shapes.get(t[i])
-        found = list(iter(shape[1].scanner(t, i).match, None)) if shape else None
-        if found:
-            runs.append((shape[0], found))
-            decoded += len(found)
-            i = found[-1].end()
-        else:
-            record, i = _ascii_record(p, t, i, shapes)
-            runs.append((None, [record]))
-            decoded += 1
-    matches = list(chain.from_iterable(found for names, found in runs if names))
-    flat = list(chain.from_iterable(map(_GROUPS, matches)))
-    values = flat[1::2]
+    if not t:
+        return [], 0
+    shape = shapes.get(t[0])
+    if shape is None:  # a stream's first record, or a count not seen yet: learn its shape
+        _ascii_record(t, 0, shapes)
+        shape = shapes.get(t[0])
+        if shape is None:  # a record no pattern can take: record by record
+            return _ascii_gap(t, shapes, None), len(t)
+    width = 2 * shape.k + 1
+    pieces = shape.pattern.split(t)
+    gaps = pieces[0::width]
+    del pieces[0::width]  # now length character, value, length character, value, ...
+    values = pieces[1::2]
     # The patterns take printable runs; the lengths say whether each run is exactly the
-    # value (a value with a control character is not).
-    if list(map(ord, flat[0::2])) != list(map(len, values)):
+    # value (one that runs into a control character or the next record is not).
+    if "".join(pieces[0::2]) != bytes(map(len, values)).decode(_LATIN1):
         raise ValueError("a length that is not its value's")
-    if len(runs) == 1 and runs[0][0]:
-        names = runs[0][0]
-        return list(map(dict, map(zip, repeat(names), zip(*[iter(values)] * len(names))))), i
+    records = list(map(shape.make, *[iter(values)] * shape.k))
+    if any(gaps):
+        records = _with_gaps(records, gaps, shapes, shape)
+    return records, len(t)
+
+
+def _with_gaps(records, gaps, shapes, shape):
+    """``records`` with the records of each nonempty gap decoded and put in their place
+    (``gaps[i]`` comes before ``records[i]``)."""
     out = []
     at = 0
-    for names, found in runs:
-        if names is None:
-            out += found
-            continue
-        upto = at + len(found) * len(names)
-        part = values[at:upto]
-        out += map(dict, map(zip, repeat(names), zip(*[iter(part)] * len(names))))
-        at = upto
-    return out, i
+    for i in compress(range(len(gaps)), gaps):
+        out += records[at:i]
+        out += _ascii_gap(gaps[i], shapes, shape)
+        at = i
+    out += records[at:]
+    return out
 
 
-def _ascii_record(p, t, i, shapes):
-    """Decodes the record at ``i`` field by field; learns its shape. Returns the record and
-    where the next one starts."""
+def _ascii_gap(g, shapes, split_by):
+    """The records of ``g`` (ASCII text holding whole records), one by one: each matched by
+    the pattern of its count's shape, else decoded field by field (learning its shape).
+    ``split_by``, the shape ``g`` was split out by, matches nowhere in ``g``."""
+    out = []
+    i = 0
+    end = len(g)
+    while i < end:
+        shape = shapes.get(g[i])
+        found = shape.pattern.match(g, i) if shape and shape is not split_by else None
+        if found:
+            lengths_and_values = found.groups()
+            values = lengths_and_values[1::2]
+            if "".join(lengths_and_values[0::2]) != bytes(map(len, values)).decode(_LATIN1):
+                raise ValueError("a length that is not its value's")
+            out.append(shape.make(*values))
+            i = found.end()
+        else:
+            record, i = _ascii_record(g, i, shapes)
+            out.append(record)
+    if i != end:
+        raise ValueError("a record runs past its frame")
+    return out
+
+
+def _ascii_record(t, i, shapes):
+    """Decodes the record at ``t[i]`` field by field; learns its shape. Returns the record
+    and where the next one starts."""
     d = {}
-    nf = p[i]
+    nf = ord(t[i])
     start = i
     i += 1
     for _ in range(nf):
-        j = i + 1 + p[i]
-        k = j + 1 + p[j]
+        j = i + 1 + ord(t[i])
+        k = j + 1 + ord(t[j])
+        if k > len(t):
+            raise ValueError("a record runs past its frame")
         d[t[i + 1 : j]] = t[j + 1 : k]
         i = k
-    if d and len(d) == nf:  # no repeated name, and at least one field to match
+    if len(d) == nf and _Shape.fits(d):
         if len(shapes) > 64:
             shapes.clear()
-        names = tuple(d)
-        shapes[t[start]] = (names, _record_pattern(names))
+        shapes[t[start]] = _Shape.of(tuple(d))
     return d, i
 
 
-_PATTERNS = {}
+class _Shape:
+    """What the fast decoder knows about records with these names: the pattern of such a
+    record (its field count, then per field the name's length and the name, and a group
+    for the value's length and one for the value, a printable run checked against that
+    length) and a function that makes the record from its values (a dict display, which
+    CPython builds at its final size, unlike ``dict(zip(...))``)."""
 
+    __slots__ = ("names", "k", "pattern", "make")
+    _known = {}
 
-def _record_pattern(names):
-    """The pattern of an ASCII record with these names: its field count, then per field the
-    name's length and the name, and a group for the value's length and one for the value
-    (a printable run, checked against that length)."""
-    pattern = _PATTERNS.get(names)
-    if pattern is None:
-        if len(_PATTERNS) > 256:
-            _PATTERNS.clear()
+    @staticmethod
+    def fits(record):
+        """Only records of 1 to 31 fields with names of 1 to 31 characters get a pattern:
+        then every count and name length is a control character, which no value run
+        crosses, so a pattern matches in one pass with no backtracking, in linear time."""
+        return 0 < len(record) < 32 and all(0 < len(n) < 32 for n in record)
+
+    @classmethod
+    def of(cls, names):
+        shape = cls._known.get(names)
+        if shape is None:
+            if len(cls._known) > 256:
+                cls._known.clear()
+            shape = cls._known[names] = cls(names)
+        return shape
+
+    def __init__(self, names):
+        self.names = names
+        self.k = len(names)
         fields = "".join(re.escape(chr(len(n)) + n) + "(.)([ -~]*)" for n in names)
-        pattern = re.compile(re.escape(chr(len(names))) + fields, re.DOTALL)
-        _PATTERNS[names] = pattern
-    return pattern
+        self.pattern = re.compile(re.escape(chr(len(names))) + fields, re.DOTALL)
+        args = ", ".join("v%d" % n for n in range(self.k))
+        display = ", ".join("%r: v%d" % (name, n) for n, name in enumerate(names))
+        self.make = eval("lambda %s: {%s}" % (args, display))  # noqa: S307 (names by repr)
 
 
 def _fast_xml(p, count, _shapes):

@@ -172,7 +172,10 @@ class FrameReader:
             total = FRAME_HEADER_LEN + length
             if self._fill(total) < total:
                 raise errors.truncated(offset)
-            payload = self._take(total)[FRAME_HEADER_LEN:]
+            start = self._pos + FRAME_HEADER_LEN
+            payload = self._buf[start : self._pos + total]  # one copy, not two
+            self._pos += total
+            self.offset += total
             found = checksum(events, payload)
             if found != crc:
                 raise errors.checksum(offset, crc, found)
