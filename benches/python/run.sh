@@ -17,7 +17,7 @@ cd "$(dirname "$0")/../.."
 cargo build --release --quiet --bins
 bin=target/release
 data=${BENCH_DATA:-bench-data}
-buses=${BUSES:-100000}
+buses=${BUSES:-200000}
 mkdir -p "$data"
 records=$data/python-records-$buses.bin
 if [ ! -s "$records" ]; then

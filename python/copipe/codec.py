@@ -345,10 +345,12 @@ def _ascii_records(p, count, shapes):
     pattern of its first record's names (``_Shape``): one ``re.split`` returns the value
     and length character of every record of that shape in one flat list, with the text
     between matches (records of other shapes) as gaps. One comparison for the whole frame
-    checks every length character against its value; the records are made by the shape's
-    own constructor, mapped over the values in C. Gaps, rare in a stream whose records
-    share their names, are decoded record by record (``_ascii_gap``). Raises ``ValueError``
-    or ``IndexError`` on anything off (the careful decoder then names it)."""
+    checks every length character against its value (a match is taken only if every run
+    is exactly the value its length says: then it is what the careful decoder reads); the
+    records are made by the shape's own constructor, mapped over the values in C. Gaps,
+    rare in a stream whose records share their names, are decoded record by record
+    (``_ascii_gap``). Raises ``ValueError`` or ``IndexError`` on anything off (the careful
+    decoder then names it)."""
     t = p.decode("ascii")
     if not t:
         return [], 0
@@ -363,10 +365,10 @@ def _ascii_records(p, count, shapes):
     gaps = pieces[0::width]
     del pieces[0::width]  # now length character, value, length character, value, ...
     values = pieces[1::2]
-    # The patterns take printable runs; the lengths say whether each run is exactly the
-    # value (one that runs into a control character or the next record is not).
+    # The lengths say whether each run is exactly its value. One that is not holds a
+    # control character, or the stream is damaged: then record by record.
     if "".join(pieces[0::2]) != bytes(map(len, values)).decode(_LATIN1):
-        raise ValueError("a length that is not its value's")
+        return _ascii_gap(t, shapes, None), len(t)
     records = list(map(shape.make, *[iter(values)] * shape.k))
     if any(gaps):
         records = _with_gaps(records, gaps, shapes, shape)
@@ -399,13 +401,13 @@ def _ascii_gap(g, shapes, split_by):
         if found:
             lengths_and_values = found.groups()
             values = lengths_and_values[1::2]
-            if "".join(lengths_and_values[0::2]) != bytes(map(len, values)).decode(_LATIN1):
-                raise ValueError("a length that is not its value's")
-            out.append(shape.make(*values))
-            i = found.end()
-        else:
-            record, i = _ascii_record(g, i, shapes)
-            out.append(record)
+            if "".join(lengths_and_values[0::2]) == bytes(map(len, values)).decode(_LATIN1):
+                out.append(shape.make(*values))
+                i = found.end()
+                continue
+        # No pattern, or a value its pattern does not take whole: field by field.
+        record, i = _ascii_record(g, i, shapes)
+        out.append(record)
     if i != end:
         raise ValueError("a record runs past its frame")
     return out
@@ -435,8 +437,8 @@ def _ascii_record(t, i, shapes):
 class _Shape:
     """What the fast decoder knows about records with these names: the pattern of such a
     record (its field count, then per field the name's length and the name, and a group
-    for the value's length and one for the value, a printable run checked against that
-    length) and a function that makes the record from its values (a dict display, which
+    for the value's length and one for the value, a run checked against that length; see
+    ``_pattern``) and a function that makes the record from its values (a dict display, which
     CPython builds at its final size, unlike ``dict(zip(...))``)."""
 
     __slots__ = ("names", "k", "pattern", "make")
@@ -458,11 +460,23 @@ class _Shape:
             shape = cls._known[names] = cls(names)
         return shape
 
+    @staticmethod
+    def _pattern(names):
+        """A value runs up to the first character of the next field's name length, a control
+        character (the shortest loop in ``re``'s engine); the last value of a record is a
+        printable run, ended by the next record's count. A value holding that character
+        ends its run early and fails the check of its length, as does one that runs on."""
+        fields = []
+        for name, after in zip(names, names[1:]):
+            value = "([^%s]*)" % re.escape(chr(len(after)))
+            fields.append(re.escape(chr(len(name)) + name) + "(.)" + value)
+        fields.append(re.escape(chr(len(names[-1])) + names[-1]) + "(.)([ -~]*)")
+        return re.escape(chr(len(names))) + "".join(fields)
+
     def __init__(self, names):
         self.names = names
         self.k = len(names)
-        fields = "".join(re.escape(chr(len(n)) + n) + "(.)([ -~]*)" for n in names)
-        self.pattern = re.compile(re.escape(chr(len(names))) + fields, re.DOTALL)
+        self.pattern = re.compile(self._pattern(names), re.DOTALL)
         args = ", ".join("v%d" % n for n in range(self.k))
         display = ", ".join("%r: v%d" % (name, n) for n, name in enumerate(names))
         self.make = eval("lambda %s: {%s}" % (args, display))  # noqa: S307 (names by repr)
