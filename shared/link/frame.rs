@@ -236,12 +236,22 @@ impl<W: Write> FrameWriter<W> {
     /// Appends one event to the current frame.
     #[inline]
     pub fn write_event<T: Serialize + ?Sized>(&mut self, event: &T) -> Result<()> {
+        self.write_encoded(|out| codec::encode_into(event, out))
+    }
+
+    /// Appends one event to the current frame, encoded by `encode` (which appends it to the
+    /// buffer it is given): for kinds with an encoder of their own (see `link::Kind`).
+    #[inline]
+    pub fn write_encoded(
+        &mut self,
+        encode: impl FnOnce(&mut Vec<u8>) -> std::result::Result<(), String>,
+    ) -> Result<()> {
         if self.frame_events == 0 {
             self.frame_start = self.pending.len();
             self.pending.extend_from_slice(&[0; FRAME_HEADER_LEN]);
         }
         let before = self.pending.len();
-        codec::encode_into(event, &mut self.pending).map_err(Error::Encode)?;
+        encode(&mut self.pending).map_err(Error::Encode)?;
         let payload = self.pending.len() - self.frame_start - FRAME_HEADER_LEN;
         if payload > self.max_frame {
             self.split_oversized(before)?;

@@ -31,6 +31,12 @@ pub trait Kind {
     type Decoded<'a>: Deserialize<'a>;
     /// The event inside a decoded value.
     fn event<'b, 'a: 'b>(decoded: &'b Self::Decoded<'a>) -> &'b Self::Event<'a>;
+    /// Appends the wire encoding of `event` to `out` (the codec's generic encoder unless the
+    /// kind has a faster one that writes the same bytes).
+    #[inline]
+    fn encode(event: &Self::Event<'_>, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        codec::encode_into(event, out)
+    }
 }
 
 /// Text lines: `Sink<str>`.
@@ -55,6 +61,11 @@ impl Kind for Xml {
     type Decoded<'a> = XmlEvent<'a>;
     fn event<'b, 'a: 'b>(decoded: &'b XmlEvent<'a>) -> &'b XmlEvent<'a> {
         decoded
+    }
+    #[inline]
+    fn encode(event: &XmlEvent<'_>, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        codec::encode_xml_into(event, out);
+        Ok(())
     }
 }
 
@@ -114,7 +125,7 @@ impl<K: Kind, W: Write> SendTo<K, W> {
 impl<'a, K: Kind, W: Write> Sink<K::Event<'a>> for SendTo<K, W> {
     #[inline]
     fn send(&mut self, item: &K::Event<'a>) -> Result<()> {
-        self.writer.write_event(item)
+        self.writer.write_encoded(|out| K::encode(item, out))
     }
     fn flush(&mut self) -> Result<()> {
         self.writer.flush()
