@@ -177,6 +177,9 @@ where
     config.check_end_names = false;
     config.allow_unmatched_ends = true;
     let mut pos = from;
+    // Character data as it stands in the window, not yet copied (see `EventHandler::text`):
+    // sent as it is at the next tag, copied only if anything else comes first.
+    let mut run: Option<&str> = None;
     loop {
         handler.mark = window.offset(pos);
         let event = reader.read_event();
@@ -186,40 +189,21 @@ where
             Err(e) => {
                 // Cut by the end of the window (`<!` needs a few bytes more to say what it is).
                 if !eof && (unfinished || bytes.len() - pos < 16) {
+                    handler.keep(run);
                     return Ok(Some(pos));
                 }
-                let mut offset = window.offset(from) + reader.error_position();
-                match e {
-                    quick_xml::Error::Encoding(_) => {
-                        offset = window.invalid_utf8_from(pos).unwrap_or(offset);
-                    }
-                    quick_xml::Error::Syntax(
-                        SyntaxError::UnclosedDoubleQuotedAttributeValue
-                        | SyntaxError::UnclosedSingleQuotedAttributeValue,
-                    ) => {
-                        // Expat stops at the first `<` in the value, if there is one.
-                        if let Some(i) = memchr::memchr(b'<', &bytes[pos + 1..]) {
-                            offset = window.offset(pos + 1 + i);
-                        }
-                    }
-                    quick_xml::Error::IllFormed(IllFormedError::UnclosedReference) => {
-                        // Expat points past the name after the `&`.
-                        let amp = (offset - window.offset(0)) as usize;
-                        let name = bytes[amp + 1..]
-                            .iter()
-                            .take_while(|&&b| b >= 0x80 || checks::is_name_char(char::from(b)))
-                            .count();
-                        offset += 1 + name as u64;
-                    }
-                    _ => {}
-                }
+                let offset = error_offset(window, from, pos, reader.error_position(), &e);
                 check_chars(window, offset)?;
                 return Err(xml_error(offset, e.to_string()));
             }
-            Ok(Event::Eof) if !eof => return Ok(Some(pos)),
+            Ok(Event::Eof) if !eof => {
+                handler.keep(run);
+                return Ok(Some(pos));
+            }
             Ok(Event::Text(text)) if unfinished => {
                 // More of this text may follow: send it up to a point where nothing can
                 // straddle the cut (`]]>`, `\r\n`), and parse the rest again with more bytes.
+                handler.keep(run);
                 let raw = text.as_bytes();
                 let safe = raw.len()
                     - raw
@@ -231,8 +215,23 @@ where
                 handler.text(&text[..safe])?;
                 return Ok(Some(pos + safe));
             }
+            Ok(Event::Text(text)) if run.is_none() => {
+                check_chars(window, window.offset(end))?;
+                match text.into_inner() {
+                    Cow::Borrowed(raw) if handler.as_it_stands(raw) => run = Some(raw),
+                    raw => handler.text(&raw)?,
+                }
+                pos = end;
+            }
             Ok(event) => {
                 check_chars(window, window.offset(end))?;
+                if let Some(text) = run.take() {
+                    if matches!(event, Event::Start(_) | Event::Empty(_) | Event::End(_)) {
+                        send_borrowed(target, XmlEvent::Text(Cow::Borrowed(text)))?;
+                    } else {
+                        handler.keep(Some(text));
+                    }
+                }
                 if !handler.handle(event, target)? {
                     return Ok(None);
                 }
@@ -240,6 +239,45 @@ where
             }
         }
     }
+}
+
+/// The stream offset an error of the parser is about: where expat reports it.
+/// `from` is where the reader started in the window, `pos` where the failed event starts,
+/// `at` quick-xml's own error position (from `from`).
+fn error_offset<R: Read>(
+    window: &Window<R>,
+    from: usize,
+    pos: usize,
+    at: u64,
+    e: &quick_xml::Error,
+) -> u64 {
+    let bytes = window.bytes();
+    let mut offset = window.offset(from) + at;
+    match e {
+        quick_xml::Error::Encoding(_) => {
+            offset = window.invalid_utf8_from(pos).unwrap_or(offset);
+        }
+        quick_xml::Error::Syntax(
+            SyntaxError::UnclosedDoubleQuotedAttributeValue
+            | SyntaxError::UnclosedSingleQuotedAttributeValue,
+        ) => {
+            // Expat stops at the first `<` in the value, if there is one.
+            if let Some(i) = memchr::memchr(b'<', &bytes[pos + 1..]) {
+                offset = window.offset(pos + 1 + i);
+            }
+        }
+        quick_xml::Error::IllFormed(IllFormedError::UnclosedReference) => {
+            // Expat points past the name after the `&`.
+            let amp = (offset - window.offset(0)) as usize;
+            let name = bytes[amp + 1..]
+                .iter()
+                .take_while(|&&b| b >= 0x80 || checks::is_name_char(char::from(b)))
+                .count();
+            offset += 1 + name as u64;
+        }
+        _ => {}
+    }
+    offset
 }
 
 /// Fails at the first character XML does not allow, if the parse has read past it.
@@ -336,14 +374,13 @@ impl EventHandler {
             Event::Empty(start) => {
                 self.send_text(target)?;
                 self.start(&start, target)?;
-                let name = Cow::Borrowed(start.name().into_inner());
-                self.end(name, target)?;
+                self.end(start.name().into_inner(), target)?;
             }
             Event::End(end) => {
                 self.send_text(target)?;
                 let name = end.name().into_inner();
                 self.close(name)?;
-                self.end(Cow::Borrowed(name), target)?;
+                self.end(name, target)?;
             }
             Event::Text(text) => self.text(&text)?,
             Event::CData(cdata) => {
@@ -386,6 +423,31 @@ impl EventHandler {
             }
         }
         Ok(true)
+    }
+
+    /// True when character data `raw` may be sent as it stands in the window, without
+    /// copying it: nothing gathered before it, inside the root, no line end to normalise, no
+    /// `>` (which might end a forbidden `]]>`), within --max-token. Anything else goes through
+    /// [`text`](Self::text).
+    #[inline]
+    fn as_it_stands(&self, raw: &str) -> bool {
+        self.text.is_empty()
+            && self.depth > 0
+            && raw.len() <= self.limits.max_token
+            && if raw.len() <= checks::SHORT {
+                !raw.bytes().any(|b| b == b'\r' || b == b'>')
+            } else {
+                memchr::memchr2(b'\r', b'>', raw.as_bytes()).is_none()
+            }
+    }
+
+    /// Copies character data that was left standing in the window before the window moves
+    /// or anything is joined to it.
+    #[inline]
+    fn keep(&mut self, run: Option<&str>) {
+        if let Some(run) = run {
+            self.text.push_str(run);
+        }
     }
 
     /// Character data as written (no references: those are events of their own).
@@ -531,7 +593,12 @@ impl EventHandler {
             });
         }
         let name = Cow::Borrowed(start.name().into_inner());
-        target.send(&XmlEvent::Start { name, attrs })
+        if attrs.capacity() == 0 {
+            // Nothing owned (no attributes): no drop glue to run.
+            send_borrowed(target, XmlEvent::Start { name, attrs })
+        } else {
+            target.send(&XmlEvent::Start { name, attrs })
+        }
     }
 
     /// An attribute's value as SAX reports it (references replaced, whitespace normalised),
@@ -601,14 +668,14 @@ impl EventHandler {
     }
 
     /// Sends `('end', name)`, noting when the root element closes.
-    fn end<S>(&mut self, name: Cow<'_, str>, target: &mut S) -> Result<()>
+    fn end<S>(&mut self, name: &str, target: &mut S) -> Result<()>
     where
         S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
     {
         if self.depth == 0 {
             self.root_closed = true;
         }
-        target.send(&XmlEvent::End(name))
+        send_borrowed(target, XmlEvent::End(Cow::Borrowed(name)))
     }
 
     /// Sends the character data gathered since the last tag as one `('text', ...)` event.
@@ -619,7 +686,7 @@ impl EventHandler {
         if self.text.is_empty() {
             return Ok(());
         }
-        let result = target.send(&XmlEvent::Text(Cow::Borrowed(&self.text)));
+        let result = send_borrowed(target, XmlEvent::Text(Cow::Borrowed(&self.text)));
         self.text.clear();
         result
     }
@@ -679,9 +746,45 @@ impl EventHandler {
     }
 }
 
+/// Sends an event that borrows all its text and owns nothing (no attributes), without its
+/// drop glue: the compiler calls that glue out of line for every event (an `XmlEvent` may
+/// hold a `Vec`), which was 2% of co-xml's time. Forgetting such an event frees nothing,
+/// since it holds no memory of its own.
+#[inline]
+fn send_borrowed<S>(target: &mut S, event: XmlEvent<'_>) -> Result<()>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
+    debug_assert!(match &event {
+        XmlEvent::Start { name, attrs } =>
+            matches!(name, Cow::Borrowed(_)) && attrs.capacity() == 0,
+        XmlEvent::Text(t) | XmlEvent::End(t) => matches!(t, Cow::Borrowed(_)),
+    });
+    target.send(&std::mem::ManuallyDrop::new(event))
+}
+
 /// Appends `text` to `out` with XML 1.0 line-end normalisation (`\r\n` and a lone `\r`
 /// become `\n`), as a SAX parser reports character data. Copies without allocating.
 fn push_normalized(out: &mut String, text: &str) {
+    if text.len() <= checks::SHORT {
+        // The whitespace between tags (`\r\n` and indentation, in a file written on
+        // Windows): a plain loop, no vector search per line end.
+        let bytes = text.as_bytes();
+        let (mut start, mut i) = (0, 0);
+        while i < bytes.len() {
+            if bytes[i] == b'\r' {
+                // `\r` is ASCII: both cuts are character boundaries.
+                out.push_str(&text[start..i]);
+                out.push('\n');
+                i += 1 + usize::from(bytes.get(i + 1) == Some(&b'\n'));
+                start = i;
+            } else {
+                i += 1;
+            }
+        }
+        out.push_str(&text[start..]);
+        return;
+    }
     let mut rest = text;
     while let Some(i) = memchr::memchr(b'\r', rest.as_bytes()) {
         out.push_str(&rest[..i]);
@@ -772,6 +875,17 @@ mod tests {
         for step in 1..9 {
             let e = events_read_by(broken.as_bytes(), step, 1 << 20).unwrap_err();
             assert_eq!(e.to_string(), error);
+        }
+    }
+
+    /// Short runs (a byte loop) and long ones (a vector search) normalise line ends alike.
+    #[test]
+    fn line_ends_normalise_the_same_in_short_and_long_text() {
+        for pad in [0, 3, checks::SHORT, 200] {
+            let x = "x".repeat(pad);
+            let mut out = String::from("<");
+            push_normalized(&mut out, &format!("\r\n{x}\r\r\n{x}é\r"));
+            assert_eq!(out, format!("<\n{x}\n\n{x}é\n"), "pad {pad}");
         }
     }
 

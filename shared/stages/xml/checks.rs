@@ -74,12 +74,11 @@ pub fn is_xml_char(c: char) -> bool {
 
 /// Why `name` is not an XML name, if it is not.
 pub fn bad_name(name: &str) -> Option<&'static str> {
-    // Nearly every name is ASCII letters, digits and a few signs: settle those bytewise.
+    // Nearly every name is ASCII letters, digits and a few signs: settle those bytewise, by
+    // table (one load per byte; a start tag's name is checked at every start tag).
     if let Some((&first, rest)) = name.as_bytes().split_first() {
         let start = first.is_ascii_alphabetic() || first == b'_' || first == b':';
-        let ascii_name =
-            |b: &u8| b.is_ascii_alphanumeric() || matches!(b, b'_' | b':' | b'-' | b'.');
-        if start && rest.iter().all(ascii_name) {
+        if start && rest.iter().all(|&b| ASCII_NAME[usize::from(b)]) {
             return None;
         }
     }
@@ -94,6 +93,18 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
     }
 }
 
+/// The ASCII bytes a name may hold after its first character.
+static ASCII_NAME: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 128 {
+        let c = b as u8;
+        table[b] = c.is_ascii_alphanumeric() || matches!(c, b'_' | b':' | b'-' | b'.');
+        b += 1;
+    }
+    table
+};
+
 fn is_name_start(c: char) -> bool {
     matches!(c, ':' | 'A'..='Z' | '_' | 'a'..='z'
         | '\u{C0}'..='\u{D6}' | '\u{D8}'..='\u{F6}' | '\u{F8}'..='\u{2FF}'
@@ -107,8 +118,17 @@ pub fn is_name_char(c: char) -> bool {
         || matches!(c, '-' | '.' | '0'..='9' | '\u{B7}' | '\u{300}'..='\u{36F}' | '\u{203F}'..='\u{2040}')
 }
 
+/// Text this short is searched byte by byte: most runs of text in a document are the few
+/// bytes of whitespace between two tags, where a vectorised search costs more to set up than
+/// it saves.
+pub const SHORT: usize = 32;
+
 /// Offset of `]]>` in raw character data, which XML forbids there.
 pub fn cdata_end_in_text(raw: &[u8]) -> Option<usize> {
+    if raw.len() <= SHORT {
+        // The whitespace between tags: a plain loop costs less than a vector search's setup.
+        return raw.windows(3).position(|w| w == b"]]>");
+    }
     // `>` is rare in text: look for it first, then at what stands before it.
     memchr::memchr_iter(b'>', raw)
         .find(|&i| i >= 2 && raw[i - 2..i] == *b"]]")
