@@ -113,6 +113,24 @@ where
         mark: 0,
         doc_start: 0,
     };
+    let outcome = drive(&mut window, &mut handler, target);
+    if matches!(outcome, Err(Error::Xml { .. })) {
+        // Nothing already parsed is lost: the character data gathered before the error goes
+        // downstream first, as expat hands it to `characters()` before it fails.
+        let _ = handler.send_text(target);
+    }
+    outcome
+}
+
+/// Reads and parses window after window until the end of the document or an error.
+fn drive<R: Read, S>(
+    window: &mut Window<R>,
+    handler: &mut EventHandler,
+    target: &mut S,
+) -> Result<()>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
     let mut keep = 0;
     loop {
         // About to read, which may block: what was produced goes downstream first.
@@ -128,13 +146,13 @@ where
             } else {
                 window.offset(0)
             };
-            return Err(locate(&window, xml_error(offset, e.to_string())));
+            return Err(locate(window, xml_error(offset, e.to_string())));
         }
         // The unfinished event kept by the refill now starts the window.
-        match parse_window(&window, &mut handler, 0, target) {
+        match parse_window(window, handler, 0, target) {
             Ok(Some(unfinished)) => keep = unfinished,
             Ok(None) => return Ok(()),
-            Err(e) => return Err(locate(&window, e)),
+            Err(e) => return Err(locate(window, e)),
         }
     }
 }
@@ -192,7 +210,11 @@ where
                     handler.keep(run);
                     return Ok(Some(pos));
                 }
+                handler.keep(run);
                 let offset = error_offset(window, from, pos, reader.error_position(), &e);
+                if let quick_xml::Error::Encoding(_) = e {
+                    handler.text_before(window, pos, offset)?;
+                }
                 check_chars(window, offset)?;
                 return Err(xml_error(offset, e.to_string()));
             }
@@ -211,12 +233,12 @@ where
                         .rev()
                         .take_while(|&&b| b == b']' || b == b'\r')
                         .count();
-                check_chars(window, window.offset(pos + safe))?;
+                handler.check_text_chars(window, pos, &text[..safe])?;
                 handler.text(&text[..safe])?;
                 return Ok(Some(pos + safe));
             }
             Ok(Event::Text(text)) if run.is_none() => {
-                check_chars(window, window.offset(end))?;
+                handler.check_text_chars(window, pos, &text)?;
                 match text.into_inner() {
                     Cow::Borrowed(raw) if handler.as_it_stands(raw) => run = Some(raw),
                     raw => handler.text(&raw)?,
@@ -224,7 +246,10 @@ where
                 pos = end;
             }
             Ok(event) => {
-                check_chars(window, window.offset(end))?;
+                if let Err(e) = check_chars(window, window.offset(end)) {
+                    handler.keep(run);
+                    return Err(e);
+                }
                 if let Some(text) = run.take() {
                     if matches!(event, Event::Start(_) | Event::Empty(_) | Event::End(_)) {
                         send_borrowed(target, XmlEvent::Text(Cow::Borrowed(text)))?;
@@ -441,6 +466,54 @@ impl EventHandler {
             }
     }
 
+    /// Fails at the first character XML does not allow in character data `raw` (which starts
+    /// at `pos` in the window) or before it, keeping the data before that character, as
+    /// expat reports it before it fails.
+    fn check_text_chars<R: Read>(
+        &mut self,
+        window: &Window<R>,
+        pos: usize,
+        raw: &str,
+    ) -> Result<()> {
+        let Err(e) = check_chars(window, window.offset(pos + raw.len())) else {
+            return Ok(());
+        };
+        if let Error::Xml { offset, .. } = e {
+            let start = window.offset(pos);
+            if offset > start {
+                let good = usize::try_from(offset - start)
+                    .unwrap_or(raw.len())
+                    .min(raw.len());
+                if raw.is_char_boundary(good) {
+                    // A `]]>` before the bad character is an error of its own.
+                    self.text(&raw[..good])?;
+                }
+            }
+        }
+        Err(e)
+    }
+
+    /// Keeps the character data from `pos` in the window up to stream offset `bad`, a byte
+    /// the encoding does not allow, if the event that failed there is character data:
+    /// expat reports it before it fails.
+    fn text_before<R: Read>(&mut self, window: &Window<R>, pos: usize, bad: u64) -> Result<()> {
+        let bytes = window.bytes();
+        let Some(good) = bad.checked_sub(window.offset(pos)) else {
+            return Ok(());
+        };
+        let good = usize::try_from(good).unwrap_or(usize::MAX);
+        if bytes.get(pos) == Some(&b'<') || pos + good > bytes.len() {
+            return Ok(());
+        }
+        match std::str::from_utf8(&bytes[pos..pos + good]) {
+            Ok(text) => {
+                self.check_text_chars(window, pos, text)?;
+                self.text(text)
+            }
+            Err(_) => Ok(()),
+        }
+    }
+
     /// Copies character data that was left standing in the window before the window moves
     /// or anything is joined to it.
     #[inline]
@@ -454,6 +527,13 @@ impl EventHandler {
     #[inline]
     fn text(&mut self, raw: &str) -> Result<()> {
         if let Some(i) = checks::cdata_end_in_text(raw.as_bytes()) {
+            // Expat still reports the lines before the one that goes wrong (it hands data
+            // over a line at a time), not the start of that line.
+            if self.depth > 0 {
+                if let Some(nl) = memchr::memrchr2(b'\n', b'\r', &raw.as_bytes()[..i]) {
+                    push_normalized(&mut self.text, &raw[..=nl]);
+                }
+            }
             // At the `>`, where expat sees the token go wrong.
             let at = self.mark + i as u64 + 2;
             return Err(xml_error(at, "\"]]>\" in character data".into()));

@@ -19,6 +19,7 @@
 //!
 //! Documents without references never come here: the parse loop pays nothing for it.
 
+use quick_xml::errors::SyntaxError;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 
@@ -74,9 +75,18 @@ impl EventHandler {
         config.check_end_names = false;
         config.allow_unmatched_ends = true;
         loop {
-            let event = reader
-                .read_event()
-                .map_err(|e| self.error_at_mark(&format!("{e} (in entity &{name};)")))?;
+            let at = usize::try_from(reader.buffer_position()).unwrap_or(value.len());
+            let event = match reader.read_event() {
+                Ok(event) => event,
+                Err(e) => {
+                    if let quick_xml::Error::Syntax(SyntaxError::UnclosedCData) = e {
+                        // Expat hands over what the unclosed section holds before it fails.
+                        let open = value.get(at..).and_then(|v| v.strip_prefix("<![CDATA["));
+                        self.text.push_str(open.unwrap_or_default());
+                    }
+                    return Err(self.error_at_mark(&format!("{e} (in entity &{name};)")));
+                }
+            };
             match event {
                 Event::Eof => break,
                 Event::Text(text) => self.entity_text(&text)?,
