@@ -14,7 +14,7 @@
 # prints numbers and ratios and never fails on them.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release --quiet --bins
+[ "${BUILD:-1}" = 0 ] || cargo build --release --quiet --bins
 bin=target/release
 data=${BENCH_DATA:-bench-data}
 buses=${BUSES:-200000}
