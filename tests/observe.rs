@@ -12,7 +12,7 @@ use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Child, ChildStdout, Command, Output, Stdio};
 
-use crate::common::{wait_until, Bounded, DEADLINE};
+use crate::common::{stdout_of_success, wait_until, Bounded, DEADLINE};
 
 /// A test's own runtime directory, and the processes it started (killed when dropped).
 struct World {
@@ -196,14 +196,7 @@ fn watch(w: &World, id: &str) -> Vec<serde_json::Value> {
 
 /// Runs `command` to its end (bounded), requires success, and parses its JSON lines.
 fn json_lines(command: &mut Command) -> Vec<serde_json::Value> {
-    let out = command.bounded();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    stdout_of_success(command)
         .lines()
         .map(|l| serde_json::from_str(l).unwrap())
         .collect()

@@ -8,7 +8,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use crate::common::{cmd, pipeline, Bounded};
+use crate::common::{cmd, pipeline, stdout_of_success, Bounded};
 
 fn corpus() -> Vec<PathBuf> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/xml/corpus");
@@ -203,18 +203,7 @@ fn python_defined_bytes() -> Vec<(String, Vec<u8>)> {
         for label in sys.argv[1:]:\n\
         \x20   text = bytes(range(256)).decode(label, 'replace')\n\
         \x20   print(label, ' '.join('%02x' % b for b in range(128, 256) if text[b] != '\\ufffd'))\n";
-    let out = Command::new("python3")
-        .arg("-c")
-        .arg(script)
-        .args(LABELS)
-        .bounded();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout)
-        .unwrap()
+    stdout_of_success(Command::new("python3").arg("-c").arg(script).args(LABELS))
         .lines()
         .map(|line| {
             let mut words = line.split(' ');

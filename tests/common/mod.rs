@@ -63,6 +63,18 @@ impl Bounded for Child {
     }
 }
 
+/// Runs `command` to its end (bounded), requires it to succeed (else fails the test with its
+/// stderr), and returns its standard output as text.
+pub fn stdout_of_success(command: &mut Command) -> String {
+    let out = command.bounded();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).expect("UTF-8 output")
+}
+
 /// Waits for `child` until `deadline`; past it, kills it and fails the test.
 pub fn wait_by(child: &mut Child, deadline: Instant) -> ExitStatus {
     loop {
