@@ -63,20 +63,42 @@ def stage_start(records, bin_dir):
 
 def stage_run(src, bin_dir):
     """(wall, CPU of the Python process) of ``passthrough.py < src | co-filter``."""
-    stage = os.path.join(ROOT, "python", "tests", "passthrough.py")
+    stage = [sys.executable, os.path.join(ROOT, "python", "tests", "passthrough.py")]
+    consumer = [os.path.join(bin_dir, "co-filter"), "no-such-field=x"]
+    return pipe_run(src, stage, consumer)
+
+
+def pipe_run(src, stage, consumer):
+    """(wall, CPU of the stage process) of ``stage < src | consumer > /dev/null``."""
     with open(os.devnull, "wb") as null:
         before = children_cpu()
         start = time.perf_counter()
-        py = subprocess.Popen([sys.executable, stage], stdin=src, stdout=subprocess.PIPE)
-        rust = subprocess.Popen(
-            [os.path.join(bin_dir, "co-filter"), "no-such-field=x"],
-            stdin=py.stdout, stdout=null,
-        )
+        py = subprocess.Popen(stage, stdin=src, stdout=subprocess.PIPE)
+        sink = subprocess.Popen(consumer, stdin=py.stdout, stdout=null)
         py.stdout.close()
         assert py.wait() == 0
         py_cpu = children_cpu() - before
-        assert rust.wait() == 0
+        assert sink.wait() == 0
         return time.perf_counter() - start, py_cpu
+
+
+def pickle_stage(records, n):
+    """Best of RUNS: (records, wall, CPU of the Python stage) for the seed's process-link
+    stage, ``recvfrom(stdin, sendto(stdout))`` (pickle per record, flushed per record),
+    reading the same records pickled into a file (made untimed) and writing to ``cat``."""
+    stage = [sys.executable, os.path.join(HERE, "link.py"), "pickle-stage"]
+    with tempfile.NamedTemporaryFile(suffix=".pickle") as pickled:
+        subprocess.run(
+            [sys.executable, os.path.join(HERE, "link.py"), "pickle-file", records, pickled.name],
+            check=True,
+        )
+        best = None
+        for _ in range(RUNS):
+            with open(pickled.name, "rb") as src:
+                wall, cpu = pipe_run(src, stage, ["cat"])
+            if best is None or cpu < best[2]:
+                best = (n, wall, cpu)
+    return best
 
 
 def count_records(records, bin_dir):
@@ -87,11 +109,12 @@ def count_records(records, bin_dir):
     return out.count(b"\n")
 
 
-def show(label, result, base=None):
+def show(label, result, bases=()):
+    """One line: records/s wall and CPU, then the ratio to each ``(name, base)``."""
     n, wall, cpu = result
-    line = "%-56s %9.0f records/s wall  %9.0f records/s CPU" % (label, n / wall, n / cpu)
-    if base:
-        line += "   %.2fx / %.2fx the pickle link" % (base[1] / wall, base[2] / cpu)
+    line = "%-58s %8.0f rec/s wall %8.0f rec/s CPU" % (label, n / wall, n / cpu)
+    for name, base in bases:
+        line += "   %.2fx / %.2fx %s" % (base[1] / wall, base[2] / cpu, name)
     print(line)
 
 
@@ -100,15 +123,20 @@ def load():
 
 
 def main(records, bin_dir):
+    """Every line is the best of RUNS (by CPU time), records per second by wall time and by
+    CPU time of the Python processes (user + system), and each ratio is wall / CPU."""
     size = os.path.getsize(records)
     print(load())
     pickle_link = link("pickle", records)
-    print("%d bus records (%.1f MB as a copipe stream), best of %d runs" % (
-        pickle_link[0], size / 1e6, RUNS))
+    n = pickle_link[0]
+    print("%d bus records (%.1f MB as a copipe stream), best of %d runs" % (n, size / 1e6, RUNS))
     show("(1) the seed's link: pickle per record, sendto/recvfrom", pickle_link)
-    show("(2) copipe link: python/copipe sendto/recvfrom", link("copipe", records), pickle_link)
+    one = [("(1)", pickle_link)]
+    show("(2) copipe link: python/copipe sendto/recvfrom", link("copipe", records), one)
+    seed_stage = pickle_stage(records, n)
+    show("(1b) the seed's link through a Python stage, pickle", seed_stage, one)
     show("(3) Python pass-through stage between Rust stages",
-         passthrough_stage(records, bin_dir), pickle_link)
+         passthrough_stage(records, bin_dir), one + [("(1b)", seed_stage)])
     wall, cpu = stage_start(records, bin_dir)
     print("    (3) includes starting the stage once: %.0f ms wall, %.0f ms CPU "
           "(an empty stream through the same pipe)" % (wall * 1e3, cpu * 1e3))

@@ -8,6 +8,14 @@ Loads the records (a copipe records stream) into dicts first, untimed; then fork
 consumer running ``recvfrom(pipe, counter())`` and drives ``sendto(pipe)`` with every
 record; prints ``records wall-seconds cpu-seconds`` (CPU of both processes) once the
 consumer has counted them all.
+
+Two more modes make the seed's own process-link *stage*, for the like-for-like baseline of
+a copipe pass-through stage (one process doing both the reading and the writing):
+
+    link.py pickle-file RECORDS.bin OUT.pickle   the records pickled one by one into a file,
+                                                 as the seed's sendto writes them (untimed)
+    link.py pickle-stage                         recvfrom(stdin, sendto(stdout)), the seed's
+                                                 code with cPickle as pickle; timed outside
 """
 
 import os
@@ -94,5 +102,25 @@ def main(mode, path):
     print(received.decode(), "%.4f" % elapsed, "%.4f" % (sender_cpu + float(receiver_cpu)))
 
 
+def pickle_file(path, out):
+    """The records of a copipe stream, pickled one by one (as ``pickle_sendto`` writes them)."""
+    with open(path, "rb") as f, open(out, "wb") as o:
+        target = pickle_sendto(o)
+        for record in copipe.FrameReader(f):
+            target.send(record)
+        target.close()
+
+
+def pickle_stage():
+    """The seed's process link as a stage: every record from stdin to stdout, each one
+    unpickled, then pickled and flushed, by the seed's own two coroutines."""
+    pickle_recvfrom(sys.stdin.buffer, pickle_sendto(sys.stdout.buffer))
+
+
 if __name__ == "__main__":
-    main(sys.argv[1], sys.argv[2])
+    if sys.argv[1] == "pickle-file":
+        pickle_file(sys.argv[2], sys.argv[3])
+    elif sys.argv[1] == "pickle-stage":
+        pickle_stage()
+    else:
+        main(sys.argv[1], sys.argv[2])
