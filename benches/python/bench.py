@@ -85,13 +85,18 @@ def pipe_run(src, stage, consumer):
 def pickle_stage(records, n):
     """Best of RUNS: (records, wall, CPU of the Python stage) for the seed's process-link
     stage, ``recvfrom(stdin, sendto(stdout))`` (pickle per record, flushed per record),
-    reading the same records pickled into a file (made untimed) and writing to ``cat``."""
+    reading the same records pickled into a file (made untimed) and writing to ``cat``.
+    Like (3), the time includes starting the Python process."""
     stage = [sys.executable, os.path.join(HERE, "link.py"), "pickle-stage"]
     with tempfile.NamedTemporaryFile(suffix=".pickle") as pickled:
         subprocess.run(
             [sys.executable, os.path.join(HERE, "link.py"), "pickle-file", records, pickled.name],
             check=True,
         )
+        with open(pickled.name, "rb") as src:  # untimed: every record comes out, as it went in
+            out = subprocess.run(stage, stdin=src, check=True, capture_output=True).stdout
+        with open(pickled.name, "rb") as src:
+            assert out == src.read(), "the seed's stage did not pass every record on"
         best = None
         for _ in range(RUNS):
             with open(pickled.name, "rb") as src:

@@ -9,7 +9,7 @@
 #   1b. the seed's process link as a stage, like for like with 3: ONE Python process runs
 #      the seed's recvfrom(stdin, sendto(stdout)), loading and dumping each record, flushed
 #      per record, reading the records pickled into a file (made untimed) and writing to
-#      `cat > /dev/null` (benches/python/link.py pickle-stage);
+#      `cat > /dev/null` (benches/python/link.py pickle-stage), its start included as in 3;
 #   3. a Python pass-through stage between Rust stages, as a graph runs it: the records
 #      stream in a file | python3 python/tests/passthrough.py | co-filter (a Rust stage
 #      reads and decodes every frame the Python stage writes).
