@@ -28,6 +28,7 @@
 //! marker and reports the failure instead of taking a partial document for a whole one.
 
 mod checks;
+mod dtd;
 mod encoding;
 mod entities;
 mod expansion;
@@ -112,6 +113,7 @@ where
         entities: Entities::default(),
         mark: 0,
         doc_start: 0,
+        window: (0, 0, 0),
     };
     let outcome = drive(&mut window, &mut handler, target);
     if matches!(outcome, Err(Error::Xml { .. })) {
@@ -178,6 +180,7 @@ where
 {
     let bytes = window.bytes();
     let eof = window.at_eof();
+    handler.window = (bytes.as_ptr() as usize, bytes.len(), window.offset(0));
     // A byte order mark opens the document; anywhere else it is a U+FEFF in character data,
     // which a fresh reader would drop (it takes it for the mark): say so here.
     while bytes[from..].starts_with(b"\xEF\xBB\xBF") {
@@ -291,6 +294,12 @@ fn error_offset<R: Read>(
                 offset = window.offset(pos + 1 + i);
             }
         }
+        quick_xml::Error::Syntax(SyntaxError::UnclosedDoctype) => {
+            // Expat points inside the DOCTYPE, at what keeps it from ending.
+            if let Some(at) = entities::doctype_error_at(&bytes[pos..]) {
+                offset = window.offset(pos + at);
+            }
+        }
         quick_xml::Error::IllFormed(IllFormedError::UnclosedReference) => {
             // Expat points past the name after the `&`.
             let amp = (offset - window.offset(0)) as usize;
@@ -382,6 +391,9 @@ struct EventHandler {
     /// Stream offset where the document starts (after a byte order mark): the only place
     /// for an XML declaration.
     doc_start: u64,
+    /// The window being parsed: its address, length and stream offset, so that an error
+    /// inside a DOCTYPE can say where (the event is a slice of it).
+    window: (usize, usize, u64),
 }
 
 impl EventHandler {
@@ -561,9 +573,20 @@ impl EventHandler {
             return Err(self.error_at_mark(what));
         }
         self.seen = Seen::Doctype;
+        let start = self.window_offset_of(doctype);
         self.entities
-            .declare_from_doctype(doctype)
-            .map_err(|why| self.error_at_mark(&why))
+            .declare_from_doctype(doctype, self.limits.max_entity_expansion)
+            .map_err(|e| xml_error(start + e.at as u64, e.message))
+    }
+
+    /// The stream offset of `text`, a slice of the window being parsed (the mark if it is
+    /// not one).
+    fn window_offset_of(&self, text: &str) -> u64 {
+        let (base, len, offset) = self.window;
+        match (text.as_ptr() as usize).checked_sub(base) {
+            Some(i) if i < len => offset + i as u64,
+            _ => self.mark,
+        }
     }
 
     /// The end of the input: the document must be whole.
@@ -672,6 +695,9 @@ impl EventHandler {
                 value,
             });
         }
+        if self.entities.has_attributes() {
+            self.entities.complete(start.name().into_inner(), &mut attrs);
+        }
         let name = Cow::Borrowed(start.name().into_inner());
         if attrs.capacity() == 0 {
             // Nothing owned (no attributes): no drop glue to run.
@@ -702,38 +728,24 @@ impl EventHandler {
             let message = format!("\"<\" in the value of attribute {key}");
             return Err(xml_error(at, message));
         }
-        let budget = self
-            .limits
-            .max_entity_expansion
-            .saturating_sub(self.entities.expanded());
-        let spent = std::cell::Cell::new(0usize);
-        let markup = std::cell::Cell::new(false);
-        let entities = &self.entities;
-        let value = attr.normalized_value_with(XmlVersion::Implicit1_0, 64, |name| {
-            if let Some(predefined) = resolve_predefined_entity(name) {
-                return Some(predefined);
-            }
-            let value = entities.value(name)?;
-            spent.set(spent.get() + name.len() + 2 + value.len());
-            markup.set(markup.get() || value.contains('<'));
-            (spent.get() <= budget && !markup.get()).then_some(value)
+        if attr.value.contains('&') {
+            // References: replaced here, those to declared entities followed on an explicit
+            // stack. Expat reports a bad one written in the value where it stands, one in
+            // an entity's replacement text at the tag.
+            let budget = self.limits.max_entity_expansion;
+            return match self.entities.attribute_value(&attr.value, true, budget) {
+                Ok(value) => Ok(Cow::Owned(value)),
+                Err(e) => {
+                    let in_tag =
+                        (attr.value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
+                    let at = e.at.map_or(self.mark, |i| self.mark + 1 + (in_tag + i) as u64);
+                    Err(xml_error(at, format!("attribute {key}: {}", e.message)))
+                }
+            };
+        }
+        let value = attr.normalized_value_with(XmlVersion::Implicit1_0, 1, |name| {
+            resolve_predefined_entity(name)
         });
-        let spent = spent.get();
-        if !self
-            .entities
-            .charge(spent, self.limits.max_entity_expansion)
-        {
-            let message = format!(
-                "entity expansion over {} bytes (raise it with --max-entity-expansion)",
-                self.limits.max_entity_expansion
-            );
-            return Err(self.error_at_mark(&message));
-        }
-        if markup.get() {
-            // Expat refuses it at the start tag, as the `<` were written in the value.
-            let message = format!("attribute {key} refers to an entity holding \"<\"");
-            return Err(self.error_at_mark(&message));
-        }
         let value = value.map_err(|e| self.error_at_mark(&format!("attribute {key}: {e}")))?;
         if let Cow::Owned(expanded) = &value {
             if let Some(c) = expanded.chars().find(|&c| !checks::is_xml_char(c)) {

@@ -17,16 +17,33 @@
 //! Line ends in an entity's literal were normalised when it was declared; the replacement
 //! text is taken as it is (a `&#13;` in the literal stays a carriage return, as in expat).
 //!
+//! References nest as deep as the declarations go: each level is a [`Frame`] on an explicit
+//! stack (a few words), never a recursive call, so 10,000 levels cost 10,000 frames, not the
+//! thread's stack.
+//!
 //! Documents without references never come here: the parse loop pays nothing for it.
 
+use std::rc::Rc;
+
 use quick_xml::errors::SyntaxError;
-use quick_xml::events::Event;
+use quick_xml::escape::resolve_predefined_entity;
+use quick_xml::events::{BytesRef, Event};
 use quick_xml::Reader;
 
 use super::{checks, xml_error, EventHandler};
 use crate::error::{Error, Result};
 use crate::event::XmlEvent;
 use crate::sink::Sink;
+
+/// One entity being expanded: a few words, whatever the depth.
+struct Frame {
+    name: Box<str>,
+    value: Rc<str>,
+    /// How far its replacement text has been parsed.
+    pos: usize,
+    /// The element depth where it started (it must end at the same).
+    depth: usize,
+}
 
 impl EventHandler {
     /// Expands `&name;`, a reference to a general entity that is not predefined, sending the
@@ -36,16 +53,23 @@ impl EventHandler {
         S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
     {
         let reference = self.mark;
-        self.expand_at_mark(name, target).map_err(|e| match e {
+        let mut stack = Vec::new();
+        let outcome = self
+            .open_entity(name, &mut stack)
+            .and_then(|()| self.run_frames(&mut stack, target));
+        // After an error, no entity stays open.
+        for frame in stack.iter().rev() {
+            self.entities.leave(&frame.name);
+        }
+        outcome.map_err(|e| match e {
             Error::Xml { message, .. } => xml_error(reference, message),
             other => other,
         })
     }
 
-    fn expand_at_mark<S>(&mut self, name: &str, target: &mut S) -> Result<()>
-    where
-        S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
-    {
+    /// Starts expanding entity `name`: plain text at once (the common case: no parser
+    /// needed), markup and references on the stack.
+    fn open_entity(&mut self, name: &str, stack: &mut Vec<Frame>) -> Result<()> {
         let budget = self.limits.max_entity_expansion;
         let value = match self.entities.enter(name, budget) {
             Err(why) => return Err(self.error_at_mark(&why)),
@@ -53,30 +77,41 @@ impl EventHandler {
             Ok(Some(value)) => value,
         };
         if value.contains(['<', '&']) {
-            self.parse_content(name, &value, target)?;
+            stack.push(Frame {
+                name: name.into(),
+                value,
+                pos: 0,
+                depth: self.depth,
+            });
         } else {
-            // Plain text, the common case: no parser needed.
-            self.entity_text(&value)?;
+            let outcome = self.entity_text(&value);
+            self.entities.leave(name);
+            outcome?;
         }
-        self.entities.leave();
         Ok(())
     }
 
-    /// Parses the replacement text `value` of entity `name` as content.
-    fn parse_content<S>(&mut self, name: &str, value: &str, target: &mut S) -> Result<()>
+    /// Parses the replacement texts on `stack` as content, an event at a time, the innermost
+    /// first: a reference pushes its entity, the end of a text pops it.
+    fn run_frames<S>(&mut self, stack: &mut Vec<Frame>, target: &mut S) -> Result<()>
     where
         S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
     {
-        let depth = self.depth;
-        let mut reader = Reader::from_str(value);
-        let config = reader.config_mut();
-        config.trim_text(false);
-        // End tags are matched by the handler, against the elements open in the document.
-        config.check_end_names = false;
-        config.allow_unmatched_ends = true;
-        loop {
-            let at = usize::try_from(reader.buffer_position()).unwrap_or(value.len());
-            let event = match reader.read_event() {
+        while let Some(frame) = stack.last() {
+            let (value, at, depth) = (Rc::clone(&frame.value), frame.pos, frame.depth);
+            let mut reader = Reader::from_str(&value[at..]);
+            let config = reader.config_mut();
+            config.trim_text(false);
+            // End tags are matched by the handler, against the elements open in the document.
+            config.check_end_names = false;
+            config.allow_unmatched_ends = true;
+            let event = reader.read_event();
+            let end = at + usize::try_from(reader.buffer_position()).unwrap_or(value.len());
+            if let Some(frame) = stack.last_mut() {
+                frame.pos = end;
+            }
+            let name = |stack: &[Frame]| stack.last().map_or_else(String::new, |f| f.name.to_string());
+            let event = match event {
                 Ok(event) => event,
                 Err(e) => {
                     if let quick_xml::Error::Syntax(SyntaxError::UnclosedCData) = e {
@@ -84,24 +119,35 @@ impl EventHandler {
                         let open = value.get(at..).and_then(|v| v.strip_prefix("<![CDATA["));
                         self.text.push_str(open.unwrap_or_default());
                     }
+                    let name = name(stack);
                     return Err(self.error_at_mark(&format!("{e} (in entity &{name};)")));
                 }
             };
             match event {
-                Event::Eof => break,
+                Event::Eof => {
+                    if self.depth != depth {
+                        return Err(asynchronous(self, &name(stack)));
+                    }
+                    if let Some(frame) = stack.pop() {
+                        self.entities.leave(&frame.name);
+                    }
+                }
                 Event::Text(text) => self.entity_text(&text)?,
                 Event::CData(cdata) => self.entity_text_unchecked(&cdata)?,
                 Event::GeneralRef(reference) => {
-                    self.push_reference(&reference, target)?;
+                    self.nested_reference(&reference, stack)?;
                     self.check_text_size()?;
                 }
-                Event::End(_) if self.depth == depth => return Err(asynchronous(self, name)),
+                Event::End(_) if self.depth == depth => {
+                    return Err(asynchronous(self, &name(stack)))
+                }
                 Event::Decl(_) | Event::DocType(_) => {
                     let what = if matches!(event, Event::Decl(_)) {
                         "an XML declaration"
                     } else {
                         "a DOCTYPE"
                     };
+                    let name = name(stack);
                     return Err(self.error_at_mark(&format!("{what} inside entity &{name};")));
                 }
                 event => {
@@ -109,8 +155,25 @@ impl EventHandler {
                 }
             }
         }
-        if self.depth != depth {
-            return Err(asynchronous(self, name));
+        Ok(())
+    }
+
+    /// A reference in replacement text: a character or predefined entity joins the text, a
+    /// declared entity goes on the stack.
+    fn nested_reference(&mut self, reference: &BytesRef<'_>, stack: &mut Vec<Frame>) -> Result<()> {
+        let name: &str = reference;
+        if reference.is_char_ref() {
+            match reference.resolve_char_ref() {
+                Ok(Some(c)) if checks::is_xml_char(c) => self.text.push(c),
+                _ => {
+                    let message = format!("invalid character reference &{name};");
+                    return Err(self.error_at_mark(&message));
+                }
+            }
+        } else if let Some(value) = resolve_predefined_entity(name) {
+            self.text.push_str(value);
+        } else {
+            self.open_entity(name, stack)?;
         }
         Ok(())
     }
