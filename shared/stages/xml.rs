@@ -696,7 +696,11 @@ impl EventHandler {
             });
         }
         if self.entities.has_attributes() {
-            self.entities.complete(start.name().into_inner(), &mut attrs);
+            let max = self.limits.max_attributes;
+            let name = start.name().into_inner();
+            if let Err(why) = self.entities.complete(name, &mut attrs, max) {
+                return Err(self.error_at_mark(&why));
+            }
         }
         let name = Cow::Borrowed(start.name().into_inner());
         if attrs.capacity() == 0 {

@@ -17,7 +17,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use super::checks::{self, is_xml_char};
@@ -37,6 +37,19 @@ enum Entity {
     External,
 }
 
+/// The attributes `<!ATTLIST>` declared for one element: in declaration order, and by name.
+#[derive(Default)]
+struct Declared {
+    list: Vec<AttDecl>,
+    index: HashMap<Box<str>, usize>,
+}
+
+/// An entity whose expansion [`Entities::enter`] started: its name and replacement text.
+pub struct Opened {
+    pub name: Rc<str>,
+    pub value: Rc<str>,
+}
+
 /// One attribute declared by `<!ATTLIST>`.
 struct AttDecl {
     name: Box<str>,
@@ -48,11 +61,12 @@ struct AttDecl {
 /// The declarations of one document, and what their expansion has cost so far.
 #[derive(Default)]
 pub struct Entities {
-    declared: HashMap<Box<str>, Entity>,
+    /// Names are shared with the expansions in progress (a level costs no copy of its name).
+    declared: HashMap<Rc<str>, Entity>,
     /// Parameter entities: their replacement text, `None` if external.
     parameters: HashMap<Box<str>, Option<Rc<str>>>,
-    /// Attributes declared per element name, in declaration order.
-    attributes: HashMap<Box<str>, Vec<AttDecl>>,
+    /// Attributes declared per element name.
+    attributes: HashMap<Box<str>, Declared>,
     expanded: usize,
     /// True when the DOCTYPE names an external subset or refers to a parameter entity: a
     /// reference to an undeclared entity is skipped (expat's `hasParamEntityRefs`).
@@ -128,9 +142,10 @@ impl Entities {
                 if self.stopped {
                     return Ok(());
                 }
-                let list = self.attributes.entry(element.into()).or_default();
-                if !list.iter().any(|d| &*d.name == name) {
-                    list.push(AttDecl {
+                let declared = self.attributes.entry(element.into()).or_default();
+                if !declared.index.contains_key(name) {
+                    declared.index.insert(name.into(), declared.list.len());
+                    declared.list.push(AttDecl {
                         name: name.into(),
                         cdata,
                         default: default.map(Into::into),
@@ -191,26 +206,26 @@ impl Entities {
     /// the replacement text (`None` for an entity that stands for nothing: external, or
     /// undeclared where expat skips it), to be parsed as content and then
     /// [`leave`](Self::leave)n. Refuses an undefined entity and a recursive reference.
-    pub fn enter(&mut self, name: &str, budget: usize) -> Result<Option<Rc<str>>, String> {
-        let value = match self.declared.get(name) {
+    pub fn enter(&mut self, name: &str, budget: usize) -> Result<Option<Opened>, String> {
+        let (name, value) = match self.declared.get_key_value(name) {
             None if self.skip_undeclared => return Ok(None),
             None => return Err(format!("undefined entity &{name};")),
-            Some(Entity::External) => return Ok(None),
-            Some(Entity::Internal { value, open }) => {
+            Some((_, Entity::External)) => return Ok(None),
+            Some((key, Entity::Internal { value, open })) => {
                 if open.replace(true) {
                     return Err(format!("recursive entity reference &{name};"));
                 }
-                Rc::clone(value)
+                (Rc::clone(key), Rc::clone(value))
             }
         };
         // Every reference costs at least its own length, so expanding empty entities a
         // billion times is refused too; the text costs its length whatever it holds, so the
         // events an expansion makes are bounded by the budget as well.
         if !self.charge(name.len() + 2 + value.len(), budget) {
-            self.leave(name);
+            self.leave(&name);
             return Err(over_budget(budget));
         }
-        Ok(Some(value))
+        Ok(Some(Opened { name, value }))
     }
 
     /// Ends the expansion of entity `name`, which [`enter`](Self::enter) started.
@@ -233,27 +248,37 @@ impl Entities {
 
     /// Completes a start tag's attributes as expat reports them: the values of attributes
     /// declared with a type other than CDATA collapsed, then the declared defaults of
-    /// `element` the tag lacks, in declaration order.
-    pub fn complete(&self, element: &str, attrs: &mut Vec<Attr<'_>>) {
-        let Some(list) = self.attributes.get(element) else {
-            return;
+    /// `element` the tag lacks, in declaration order. Refuses a tag that would then carry
+    /// over `max` attributes (the defaults count: a tag's event stays bounded).
+    pub fn complete(&self, element: &str, attrs: &mut Vec<Attr<'_>>, max: usize) -> Result<(), String> {
+        let Some(declared) = self.attributes.get(element) else {
+            return Ok(());
         };
-        let collapsed: HashSet<&str> = list.iter().filter(|d| !d.cdata).map(|d| &*d.name).collect();
-        let given: HashSet<String> = attrs.iter().map(|a| a.name.to_string()).collect();
+        let mut given = vec![false; declared.list.len()];
         for attr in attrs.iter_mut() {
-            if collapsed.contains(&*attr.name) {
-                attr.value = Cow::Owned(collapse(&attr.value));
+            if let Some(&i) = declared.index.get(&*attr.name) {
+                given[i] = true;
+                if !declared.list[i].cdata {
+                    attr.value = Cow::Owned(collapse(&attr.value));
+                }
             }
         }
-        for d in list {
-            match &d.default {
-                Some(value) if !given.contains(&*d.name) => attrs.push(Attr {
-                    name: Cow::Owned(d.name.to_string()),
-                    value: Cow::Owned(value.to_string()),
-                }),
-                _ => {}
+        for (d, given) in declared.list.iter().zip(given) {
+            let Some(value) = d.default.as_ref().filter(|_| !given) else {
+                continue;
+            };
+            if attrs.len() == max {
+                return Err(format!(
+                    "a start tag with over {max} attributes, its declared defaults included \
+                     (raise it with --max-attributes)"
+                ));
             }
+            attrs.push(Attr {
+                name: Cow::Owned(d.name.to_string()),
+                value: Cow::Owned(value.to_string()),
+            });
         }
+        Ok(())
     }
 
     /// An attribute value as expat normalises it (XML 1.0, 3.3.3): character references
@@ -276,7 +301,7 @@ impl Entities {
 
     fn normalise_into(&mut self, out: &mut String, raw: &str, budget: usize) -> Result<(), ValueError> {
         // The texts being read, outermost first: (entity name, text, position).
-        let mut stack: Vec<(Option<Box<str>>, Rc<str>, usize)> = vec![(None, raw.into(), 0)];
+        let mut stack: Vec<(Option<Rc<str>>, Rc<str>, usize)> = vec![(None, raw.into(), 0)];
         let result = self.normalise_stack(out, &mut stack, budget);
         for (name, ..) in stack.into_iter().rev() {
             if let Some(name) = name {
@@ -289,7 +314,7 @@ impl Entities {
     fn normalise_stack(
         &mut self,
         out: &mut String,
-        stack: &mut Vec<(Option<Box<str>>, Rc<str>, usize)>,
+        stack: &mut Vec<(Option<Rc<str>>, Rc<str>, usize)>,
         budget: usize,
     ) -> Result<(), ValueError> {
         while let Some((name, text, pos)) = stack.last_mut() {
@@ -325,8 +350,7 @@ impl Entities {
                             } else if let Some(entity) =
                                 self.attribute_entity(name, budget, (!inside).then_some(at))?
                             {
-                                let name = name.into();
-                                stack.push((Some(name), entity, 0));
+                                stack.push((Some(entity.name), entity.value, 0));
                             }
                         }
                     }
@@ -351,7 +375,7 @@ impl Entities {
         name: &str,
         budget: usize,
         at: Option<usize>,
-    ) -> Result<Option<Rc<str>>, ValueError> {
+    ) -> Result<Option<Opened>, ValueError> {
         if let Some(Entity::External) = self.declared.get(name) {
             let message = format!("reference to external entity &{name}; in an attribute value");
             return Err(ValueError { at, message });

@@ -37,7 +37,7 @@ use crate::sink::Sink;
 
 /// One entity being expanded: a few words, whatever the depth.
 struct Frame {
-    name: Box<str>,
+    name: Rc<str>,
     value: Rc<str>,
     /// How far its replacement text has been parsed.
     pos: usize,
@@ -71,21 +71,21 @@ impl EventHandler {
     /// needed), markup and references on the stack.
     fn open_entity(&mut self, name: &str, stack: &mut Vec<Frame>) -> Result<()> {
         let budget = self.limits.max_entity_expansion;
-        let value = match self.entities.enter(name, budget) {
+        let (name, value) = match self.entities.enter(name, budget) {
             Err(why) => return Err(self.error_at_mark(&why)),
             Ok(None) => return Ok(()),
-            Ok(Some(value)) => value,
+            Ok(Some(opened)) => (opened.name, opened.value),
         };
         if value.contains(['<', '&']) {
             stack.push(Frame {
-                name: name.into(),
+                name,
                 value,
                 pos: 0,
                 depth: self.depth,
             });
         } else {
             let outcome = self.entity_text(&value);
-            self.entities.leave(name);
+            self.entities.leave(&name);
             outcome?;
         }
         Ok(())
