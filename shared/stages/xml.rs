@@ -445,13 +445,18 @@ impl EventHandler {
                 }
                 self.seen = self.seen.max(Seen::Prolog);
             }
-            Event::Decl(_) => {
+            Event::Decl(decl) => {
                 if self.seen != Seen::Nothing || self.mark != self.doc_start {
                     return Err(self.error_at_mark(
                         "an XML declaration that is not at the start of the document",
                     ));
                 }
                 self.seen = Seen::Prolog;
+                if let Some(Ok(standalone)) = decl.standalone() {
+                    if &*standalone == "yes" {
+                        self.entities.set_standalone();
+                    }
+                }
             }
             Event::DocType(doctype) => self.doctype(&doctype)?,
             Event::Eof => {
@@ -565,8 +570,14 @@ impl EventHandler {
     /// A DOCTYPE: where it may stand, and the entities it declares.
     fn doctype(&mut self, doctype: &str) -> Result<()> {
         if self.seen >= Seen::Doctype {
+            if self.depth > 0 {
+                // Expat reads `<!` in content as a comment or CDATA section that goes wrong
+                // at its third character.
+                let message = "a DOCTYPE inside the root element".into();
+                return Err(xml_error(self.mark + 2, message));
+            }
             let what = if self.seen == Seen::Root {
-                "a DOCTYPE after the root element started"
+                "a DOCTYPE after the root element"
             } else {
                 "a second DOCTYPE"
             };

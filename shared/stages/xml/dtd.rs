@@ -505,20 +505,69 @@ impl<'t> Scanner<'t> {
             (Tok::OpenParen, _) => {}
             _ => return syntax(at),
         }
-        let mut depth = 1usize;
-        // Whether the next token must be an item (a name, `#PCDATA` or a group).
+        let after_paren = self.pos;
+        if let (Tok::PoundName, at, end) = self.token()? {
+            return if self.slice(at, end) == "#PCDATA" {
+                self.mixed()
+            } else {
+                syntax(at)
+            };
+        }
+        self.pos = after_paren;
+        self.children()?;
+        self.close()
+    }
+
+    /// A mixed content model after `(#PCDATA`: `)`, `)*`, or `|a|b)*`.
+    fn mixed(&mut self) -> Result<(), DtdError> {
+        let mut names = false;
+        loop {
+            match self.token()? {
+                (Tok::CloseParen, at, end) if !names || end == at + 2 && &self.text[at + 1..end] == "*" => {
+                    return self.close();
+                }
+                (Tok::Or, ..) => {
+                    let (tok, at, _) = self.token()?;
+                    if tok != Tok::Name {
+                        return syntax(at);
+                    }
+                    names = true;
+                }
+                (_, at, _) => return syntax(at),
+            }
+        }
+    }
+
+    /// A children content model after its first `(`: groups of names, each group joined
+    /// by one kind of connector (`,` or `|`), its parentheses balanced.
+    fn children(&mut self) -> Result<(), DtdError> {
+        // The connector of each open group (0 until it has one).
+        let mut groups: Vec<u8> = Vec::new();
+        // Whether the next token must be an item (a name or a group).
         let mut item = true;
-        while depth > 0 {
+        groups.push(0);
+        while let Some(&connector) = groups.last() {
             let (tok, at, _) = self.token()?;
             match tok {
-                Tok::OpenParen if item => depth += 1,
-                Tok::Name | Tok::NameSuffixed | Tok::PoundName if item => item = false,
-                Tok::Or | Tok::Comma if !item => item = true,
-                Tok::CloseParen if !item => depth -= 1,
+                Tok::OpenParen if item => groups.push(0),
+                Tok::Name | Tok::NameSuffixed if item => item = false,
+                Tok::Or | Tok::Comma if !item => {
+                    let c = if tok == Tok::Or { b'|' } else { b',' };
+                    if connector != 0 && connector != c {
+                        return syntax(at);
+                    }
+                    if let Some(last) = groups.last_mut() {
+                        *last = c;
+                    }
+                    item = true;
+                }
+                Tok::CloseParen if !item => {
+                    groups.pop();
+                }
                 _ => return syntax(at),
             }
         }
-        self.close()
+        Ok(())
     }
 
     /// The rest of `<!NOTATION`: a name and `SYSTEM "lit"`, `PUBLIC "lit" "lit"?`.

@@ -73,6 +73,8 @@ pub struct Entities {
     skip_undeclared: bool,
     /// False after a parameter entity that was not read: declarations are no longer used.
     stopped: bool,
+    /// The XML declaration says `standalone="yes"`: nothing is skipped, nothing stops.
+    standalone: bool,
 }
 
 /// Why an attribute value could not be made, and whether expat reports it where the value
@@ -172,7 +174,7 @@ impl Entities {
         }
         let Some(Some(text)) = self.parameters.get(name).cloned() else {
             // Undeclared or external: what it declares is unknown from here on.
-            self.stopped = true;
+            self.stopped = !self.standalone;
             return Ok(());
         };
         let at_reference = |e: DtdError| DtdError {
@@ -201,6 +203,12 @@ impl Entities {
             .map_err(at_reference)
     }
 
+    /// The XML declaration said `standalone="yes"`: expat then refuses an undeclared
+    /// entity whatever the DOCTYPE refers to.
+    pub fn set_standalone(&mut self) {
+        self.standalone = true;
+    }
+
     /// Starts expanding `&name;` (not a predefined entity), charging the reference and its
     /// replacement text against `budget` bytes of expansion in the whole document: returns
     /// the replacement text (`None` for an entity that stands for nothing: external, or
@@ -208,7 +216,7 @@ impl Entities {
     /// [`leave`](Self::leave)n. Refuses an undefined entity and a recursive reference.
     pub fn enter(&mut self, name: &str, budget: usize) -> Result<Option<Opened>, String> {
         let (name, value) = match self.declared.get_key_value(name) {
-            None if self.skip_undeclared => return Ok(None),
+            None if self.skip_undeclared && !self.standalone => return Ok(None),
             None => return Err(format!("undefined entity &{name};")),
             Some((_, Entity::External)) => return Ok(None),
             Some((key, Entity::Internal { value, open })) => {
