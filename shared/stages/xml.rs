@@ -753,7 +753,8 @@ impl EventHandler {
                 Err(e) => {
                     let in_tag =
                         (attr.value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
-                    let at = e.at.map_or(self.mark, |i| self.mark + 1 + (in_tag + i) as u64);
+                    let at =
+                        e.at.map_or(self.mark, |i| self.mark + 1 + (in_tag + i) as u64);
                     Err(xml_error(at, format!("attribute {key}: {}", e.message)))
                 }
             };

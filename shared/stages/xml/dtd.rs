@@ -190,10 +190,9 @@ impl<'t> Scanner<'t> {
                 };
                 let end = self.name_end(start);
                 match self.peek(end) {
-                    None
-                    | Some(
-                        ' ' | '\t' | '\r' | '\n' | '>' | ')' | ',' | '|' | '[' | '%',
-                    ) => (tok, end),
+                    None | Some(' ' | '\t' | '\r' | '\n' | '>' | ')' | ',' | '|' | '[' | '%') => {
+                        (tok, end)
+                    }
                     Some('*' | '?' | '+') if tok == Tok::Name => (Tok::NameSuffixed, end + 1),
                     Some(_) => return invalid(end),
                 }
@@ -211,7 +210,7 @@ impl<'t> Scanner<'t> {
             let Some(close) = body.find("-->") else {
                 return error(start, "unclosed token in the DOCTYPE");
             };
-            if let Some(i) = checks::bad_comment(body[..close].as_bytes()) {
+            if let Some(i) = checks::bad_comment(&body.as_bytes()[..close]) {
                 // After the `--`, as in content.
                 return invalid(start + 4 + i + 2);
             }
@@ -220,7 +219,7 @@ impl<'t> Scanner<'t> {
             let Some(close) = body.find("?>") else {
                 return error(start, "unclosed token in the DOCTYPE");
             };
-            if let Some((why, target)) = checks::bad_pi(body[..close].as_bytes()) {
+            if let Some((why, target)) = checks::bad_pi(&body.as_bytes()[..close]) {
                 let at = if target == 0 { start + 2 } else { start };
                 return error(at, format!("{why} (in the DOCTYPE)"));
             }
@@ -348,7 +347,10 @@ impl<'t> Scanner<'t> {
     }
 
     /// The rest of `<!ENTITY`.
-    fn entity(&mut self, on: &mut dyn FnMut(Decl<'t>) -> Result<(), DtdError>) -> Result<(), DtdError> {
+    fn entity(
+        &mut self,
+        on: &mut dyn FnMut(Decl<'t>) -> Result<(), DtdError>,
+    ) -> Result<(), DtdError> {
         let (mut tok, mut at, mut end) = self.token()?;
         let parameter = tok == Tok::Percent;
         if parameter {
@@ -523,7 +525,9 @@ impl<'t> Scanner<'t> {
         let mut names = false;
         loop {
             match self.token()? {
-                (Tok::CloseParen, at, end) if !names || end == at + 2 && &self.text[at + 1..end] == "*" => {
+                (Tok::CloseParen, at, end)
+                    if !names || end == at + 2 && &self.text[at + 1..end] == "*" =>
+                {
                     return self.close();
                 }
                 (Tok::Or, ..) => {

@@ -44,6 +44,10 @@ struct Declared {
     index: HashMap<Box<str>, usize>,
 }
 
+/// A text being read in an attribute value: the entity it is the replacement text of (none
+/// for the value itself), the text, how far it has been read.
+type Reading = (Option<Rc<str>>, Rc<str>, usize);
+
 /// An entity whose expansion [`Entities::enter`] started: its name and replacement text.
 pub struct Opened {
     pub name: Rc<str>,
@@ -258,7 +262,12 @@ impl Entities {
     /// declared with a type other than CDATA collapsed, then the declared defaults of
     /// `element` the tag lacks, in declaration order. Refuses a tag that would then carry
     /// over `max` attributes (the defaults count: a tag's event stays bounded).
-    pub fn complete(&self, element: &str, attrs: &mut Vec<Attr<'_>>, max: usize) -> Result<(), String> {
+    pub fn complete(
+        &self,
+        element: &str,
+        attrs: &mut Vec<Attr<'_>>,
+        max: usize,
+    ) -> Result<(), String> {
         let Some(declared) = self.attributes.get(element) else {
             return Ok(());
         };
@@ -307,9 +316,14 @@ impl Entities {
         Ok(if cdata { out } else { collapse(&out) })
     }
 
-    fn normalise_into(&mut self, out: &mut String, raw: &str, budget: usize) -> Result<(), ValueError> {
+    fn normalise_into(
+        &mut self,
+        out: &mut String,
+        raw: &str,
+        budget: usize,
+    ) -> Result<(), ValueError> {
         // The texts being read, outermost first: (entity name, text, position).
-        let mut stack: Vec<(Option<Rc<str>>, Rc<str>, usize)> = vec![(None, raw.into(), 0)];
+        let mut stack: Vec<Reading> = vec![(None, raw.into(), 0)];
         let result = self.normalise_stack(out, &mut stack, budget);
         for (name, ..) in stack.into_iter().rev() {
             if let Some(name) = name {
@@ -322,7 +336,7 @@ impl Entities {
     fn normalise_stack(
         &mut self,
         out: &mut String,
-        stack: &mut Vec<(Option<Rc<str>>, Rc<str>, usize)>,
+        stack: &mut Vec<Reading>,
         budget: usize,
     ) -> Result<(), ValueError> {
         while let Some((name, text, pos)) = stack.last_mut() {
@@ -395,7 +409,11 @@ impl Entities {
 
 /// A value of a type other than CDATA: spaces collapsed and trimmed.
 fn collapse(value: &str) -> String {
-    value.split(' ').filter(|w| !w.is_empty()).collect::<Vec<_>>().join(" ")
+    value
+        .split(' ')
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn over_budget(budget: usize) -> String {
@@ -427,7 +445,13 @@ fn reference_at(text: &str, at: usize) -> Result<(Reference<'_>, usize), DtdErro
         let end = digits
             + bytes[digits..]
                 .iter()
-                .take_while(|b| if hex { b.is_ascii_hexdigit() } else { b.is_ascii_digit() })
+                .take_while(|b| {
+                    if hex {
+                        b.is_ascii_hexdigit()
+                    } else {
+                        b.is_ascii_digit()
+                    }
+                })
                 .count();
         match bytes.get(end) {
             None => return Err(cut()),
@@ -435,18 +459,20 @@ fn reference_at(text: &str, at: usize) -> Result<(Reference<'_>, usize), DtdErro
             Some(_) => return Err(bad(end)),
         }
         let code = u32::from_str_radix(&text[digits..end], if hex { 16 } else { 10 });
-        return match code.ok().and_then(char::from_u32).filter(|&c| is_xml_char(c)) {
+        return match code
+            .ok()
+            .and_then(char::from_u32)
+            .filter(|&c| is_xml_char(c))
+        {
             Some(c) => Ok((Reference::Char(c), end + 1 - at)),
             None => Err(DtdError {
                 at,
-                message: format!(
-                    "reference to invalid character number {}",
-                    &text[at..=end]
-                ),
+                message: format!("reference to invalid character number {}", &text[at..=end]),
             }),
         };
     }
-    let name = name_after(text, at + 1).map_err(|e| if e == text.len() { cut() } else { bad(e) })?;
+    let name =
+        name_after(text, at + 1).map_err(|e| if e == text.len() { cut() } else { bad(e) })?;
     Ok((Reference::Name(&text[at + 1..name]), name + 1 - at))
 }
 

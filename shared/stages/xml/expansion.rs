@@ -110,7 +110,11 @@ impl EventHandler {
             if let Some(frame) = stack.last_mut() {
                 frame.pos = end;
             }
-            let name = |stack: &[Frame]| stack.last().map_or_else(String::new, |f| f.name.to_string());
+            let name = |stack: &[Frame]| {
+                stack
+                    .last()
+                    .map_or_else(String::new, |f| f.name.to_string())
+            };
             let event = match event {
                 Ok(event) => event,
                 Err(e) => {
