@@ -33,6 +33,14 @@ def many_attributes(n):
     yield "/></buses>"
 
 
+def entity_chain(levels):
+    """Entities each referring to the one below (no fixed depth: an explicit stack)."""
+    yield '<!DOCTYPE buses [<!ENTITY e0 "<bus><route>22</route><id>7</id></bus>">\n'
+    for i in range(1, levels):
+        yield '<!ENTITY e%d "&e%d;">\n' % (i, i - 1)
+    yield "]>\n<buses>&e%d;</buses>\n" % (levels - 1)
+
+
 def main(directory):
     os.makedirs(directory, exist_ok=True)
     write(directory, "fields-80000.xml", many_fields(80_000))
@@ -47,6 +55,8 @@ def main(directory):
     write(directory, "deep-90000.xml", ["<a>" * 90_000, "</a>" * 90_000])
     write(directory, "deep-long-names.xml", ["<%s>" % name] * 20_000)
     write(directory, "empty-elements-1M.xml", ["<buses><bus>", "<e/>" * 1_000_000, "</bus></buses>"])
+    write(directory, "entity-chain-100000.xml", entity_chain(100_000))
+    write(directory, "entity-chain-400000.xml", entity_chain(400_000))
     write(directory, "huge-text.xml", ["<buses><bus><t>", "x &amp; y\n" * 1_500_000, "</t></bus></buses>"])
 
 
