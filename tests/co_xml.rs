@@ -187,3 +187,29 @@ fn oversized_text_is_refused_not_buffered() {
         assert!(e.contains(says), "{e}");
     }
 }
+
+/// A stage widens the pipe it writes frames to (Linux's 64 KiB default holds a single write
+/// chunk), up to 1 MiB or the system's limit for unprivileged pipes, whichever is lower.
+#[test]
+fn frames_go_out_through_a_widened_pipe() {
+    use std::os::fd::AsRawFd;
+    let limit: i32 = std::fs::read_to_string("/proc/sys/fs/pipe-max-size")
+        .ok()
+        .and_then(|s| s.trim().parse().ok())
+        .unwrap_or(1 << 20);
+    let expected = limit.min(1 << 20);
+    let mut child = common::spawn(cmd("co-xml", &["examples/data/allroutes.xml"]));
+    let stdout = child.stdout.take().expect("piped stdout");
+    // SAFETY: F_GETPIPE_SZ reads the capacity of the pipe behind a descriptor we hold.
+    let capacity = || unsafe { libc::fcntl(stdout.as_raw_fd(), libc::F_GETPIPE_SZ) };
+    let widened = common::wait_until(common::RUN_DEADLINE, || capacity() >= expected);
+    let seen = capacity();
+    child.stdout = Some(stdout);
+    let out = common::finish(child);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(widened, "the pipe holds {seen} bytes, not {expected}");
+}

@@ -63,8 +63,10 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
             .as_fd()
             .try_clone_to_owned()
             .context_io(|| "duplicating standard output".into())?;
+        let file = File::from(fd);
+        widen_pipe(&file);
         return Ok(Endpoint {
-            file: File::from(fd),
+            file,
             label: STDOUT_LABEL.into(),
         });
     }
@@ -78,7 +80,9 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
         )));
     }
     let file = if is_fifo {
-        open_fifo_for_writing(path)?
+        let file = open_fifo_for_writing(path)?;
+        widen_pipe(&file);
+        file
     } else {
         OpenOptions::new()
             .write(true)
@@ -91,6 +95,23 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
         file,
         label: path.display().to_string(),
     })
+}
+
+/// The capacity asked for a pipe a stage writes frames to.
+const PIPE_CAPACITY: libc::c_int = 1 << 20;
+
+/// Asks the kernel for a pipe of [`PIPE_CAPACITY`] when `file` is one (Linux's default is
+/// 64 KiB, a single write chunk of a frame writer): with room for several chunks a writer
+/// and its reader each run through many frames per wake-up instead of taking turns at every
+/// chunk. Best effort: a pipe that cannot grow (`/proc/sys/fs/pipe-max-size`, the user's
+/// pipe quota) works as it is, only with more hand-offs.
+pub fn widen_pipe(file: &File) {
+    if !is_pipe(file) {
+        return;
+    }
+    // SAFETY: fcntl on a descriptor we own; F_SETPIPE_SZ takes an int and changes nothing but
+    // the pipe's capacity (on failure, nothing at all).
+    unsafe { libc::fcntl(file.as_raw_fd(), libc::F_SETPIPE_SZ, PIPE_CAPACITY) };
 }
 
 /// How often a writer waiting for a FIFO's reader looks again (and at the stop flag).
