@@ -6,13 +6,20 @@
 //!
 //! The configuration is bincode 2's `standard()`: little-endian, variable-length integers, so a
 //! short string costs one length byte plus its bytes.
+//!
+//! The busiest links have encoders and decoders of their own that write and read those same
+//! bytes without serde's machinery ([`encode_xml_into`], [`encode_record_into`],
+//! [`decode_record`], [`decode_wire_xml`]); property tests hold each to bincode's result, on
+//! arbitrary events and, for the decoders, on arbitrary bytes.
 
 use bincode::config::{self, Configuration};
 use bincode::enc::write::Writer;
 use bincode::error::{DecodeError, EncodeError};
 use serde::{Deserialize, Serialize};
+use std::borrow::Cow;
 
-use crate::event::XmlEvent;
+use crate::event::{Record, XmlEvent};
+use crate::stages::buses::{RawText, WireEvent};
 
 const CONFIG: Configuration = config::standard();
 
@@ -65,6 +72,20 @@ pub fn encode_xml_into(event: &XmlEvent<'_>, out: &mut Vec<u8>) {
     }
 }
 
+/// Appends the encoding of a record: the bytes [`encode_into`] writes for it (a test
+/// compares the two), written straight into `out`, as [`encode_xml_into`] does for XML
+/// events. bincode's `standard()` layout: the field count as a varint, then each field's
+/// name and value as strings. Every record stage re-encodes what it passes on (co-buses one
+/// record per bus, each co-filter the records that pass), so this is their send path.
+#[inline]
+pub fn encode_record_into(record: &Record<'_>, out: &mut Vec<u8>) {
+    put_len(out, record.fields.len());
+    for field in &record.fields {
+        put_str(out, &field.name);
+        put_str(out, &field.value);
+    }
+}
+
 /// A string as bincode writes it: its length, then its bytes.
 #[inline]
 fn put_str(out: &mut Vec<u8>, text: &str) {
@@ -108,6 +129,113 @@ fn put_long_len(out: &mut Vec<u8>, n: usize) {
 #[inline]
 pub fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<(T, usize), String> {
     bincode::serde::borrow_decode_from_slice(bytes, CONFIG).map_err(describe)
+}
+
+/// Decodes one record from the front of `bytes`, as [`decode`] does (the same value, the
+/// same bytes used, an error where it fails; a test compares the two on arbitrary bytes),
+/// without serde's machinery: every record stage decodes every record it reads, and short
+/// ASCII names and values skip the call into the full UTF-8 validator.
+#[inline]
+pub fn decode_record(bytes: &[u8]) -> Result<(Record<'_>, usize), String> {
+    let mut at = 0;
+    let count = get_len(bytes, &mut at)?;
+    // Each field takes at least two bytes: never reserve more than the bytes can hold.
+    let mut fields = Vec::with_capacity(count.min((bytes.len() - at) / 2));
+    for _ in 0..count {
+        let name = get_str(bytes, &mut at)?;
+        let value = get_str(bytes, &mut at)?;
+        fields.push(crate::event::Field {
+            name: Cow::Borrowed(name),
+            value: Cow::Borrowed(value),
+        });
+    }
+    Ok((Record { fields }, at))
+}
+
+/// Decodes one XML event from the front of `bytes` as `co-buses` reads it ([`WireEvent`]:
+/// strings as unchecked bytes), as [`decode`] does (a test compares the two on arbitrary
+/// bytes), without serde's machinery: co-buses decodes tens of millions of them.
+#[inline]
+pub fn decode_wire_xml(bytes: &[u8]) -> Result<(WireEvent<'_>, usize), String> {
+    let mut at = 0;
+    let variant = get_len(bytes, &mut at)?;
+    let event = match variant {
+        0 => {
+            let name = RawText(get_bytes(bytes, &mut at)?);
+            let count = get_len(bytes, &mut at)?;
+            let mut attrs = Vec::with_capacity(count.min((bytes.len() - at) / 2));
+            for _ in 0..count {
+                let key = RawText(get_bytes(bytes, &mut at)?);
+                attrs.push((key, RawText(get_bytes(bytes, &mut at)?)));
+            }
+            WireEvent::Start { name, attrs }
+        }
+        1 => WireEvent::Text(RawText(get_bytes(bytes, &mut at)?)),
+        2 => WireEvent::End(RawText(get_bytes(bytes, &mut at)?)),
+        found => return Err(format!("unknown event variant {found}")),
+    };
+    Ok((event, at))
+}
+
+/// A string as bincode writes it, from `bytes[*at..]`, as bytes; moves `at` past it.
+#[inline]
+fn get_bytes<'b>(bytes: &'b [u8], at: &mut usize) -> Result<&'b [u8], String> {
+    let len = get_len(bytes, at)?;
+    let rest = &bytes[*at..];
+    if rest.len() < len {
+        return Err(past_end(len - rest.len()));
+    }
+    *at += len;
+    Ok(&rest[..len])
+}
+
+/// A string as bincode writes it, from `bytes[*at..]`; moves `at` past it.
+#[inline]
+fn get_str<'b>(bytes: &'b [u8], at: &mut usize) -> Result<&'b str, String> {
+    let raw = get_bytes(bytes, at)?;
+    if raw.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(raw) });
+    }
+    std::str::from_utf8(raw).map_err(|e| {
+        format!(
+            "text is not valid UTF-8 (bad byte {} bytes into a string)",
+            e.valid_up_to()
+        )
+    })
+}
+
+/// A length as bincode's varint (see [`put_len`]), from `bytes[*at..]`; moves `at` past it.
+#[inline]
+fn get_len(bytes: &[u8], at: &mut usize) -> Result<usize, String> {
+    let Some(&first) = bytes.get(*at) else {
+        return Err(past_end(1));
+    };
+    *at += 1;
+    let width = match first {
+        0..=250 => return Ok(usize::from(first)),
+        251 => 2,
+        252 => 4,
+        253 => 8,
+        found => {
+            return Err(format!(
+                "a length marked {found}, a marker varints do not use"
+            ))
+        }
+    };
+    let rest = &bytes[*at..];
+    if rest.len() < width {
+        return Err(past_end(width - rest.len()));
+    }
+    let mut word = [0; 8];
+    word[..width].copy_from_slice(&rest[..width]);
+    *at += width;
+    usize::try_from(u64::from_le_bytes(word)).map_err(|_| "a length does not fit in memory".into())
+}
+
+/// The error of an event that needs `more` bytes than its frame has left.
+fn past_end(more: usize) -> String {
+    describe(DecodeError::UnexpectedEnd { additional: more })
 }
 
 /// Says what is wrong with the bytes in words, not in bincode's debug notation.
@@ -176,8 +304,88 @@ mod tests {
         ]
     }
 
+    fn record() -> impl Strategy<Value = Record<'static>> {
+        prop::collection::vec((text(), text()), 0..6).prop_map(|fields| Record {
+            fields: fields
+                .into_iter()
+                .map(|(name, value)| crate::event::Field {
+                    name: name.into(),
+                    value: value.into(),
+                })
+                .collect(),
+        })
+    }
+
+    /// What bincode makes of `bytes` as a record, in the same terms as [`decode_record`].
+    fn bincode_record(bytes: &[u8]) -> Result<(Record<'_>, usize), String> {
+        decode::<Record<'_>>(bytes)
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(500))]
+        /// On any bytes at all, the records' own decoder agrees with bincode: the same record
+        /// and length, or an error.
+        #[test]
+        fn records_decode_as_bincode_decodes_them(
+            bytes in prop::collection::vec(
+                prop_oneof![4 => 0u8..8, 2 => 32u8..128, 1 => any::<u8>()], 0..40),
+        ) {
+            let ours = decode_record(&bytes);
+            let theirs = bincode_record(&bytes);
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                // The same words, save for how many bytes are missing and the markers no
+                // length has (bincode names a different integer type for them by path).
+                (Err(a), Err(b)) if !b.starts_with("InvalidIntegerType") => prop_assert_eq!(
+                    a.split(" (").next(), b.split(" (").next(), "{} / {}", a, b),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "ours {:?}, bincode's {:?}", ours, theirs),
+            }
+        }
+
+        /// On any bytes, the XML events' raw decoder agrees with bincode, as above.
+        #[test]
+        fn wire_xml_decodes_as_bincode_decodes_it(
+            bytes in prop::collection::vec(
+                prop_oneof![4 => 0u8..8, 2 => 32u8..128, 1 => any::<u8>()], 0..40),
+        ) {
+            let ours = decode_wire_xml(&bytes);
+            let theirs = decode::<WireEvent<'_>>(&bytes);
+            match (&ours, &theirs) {
+                (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
+                // The same words, save for how many bytes are missing and the markers no
+                // length has (bincode names a different integer type for them by path).
+                (Err(a), Err(b)) if !b.starts_with("InvalidIntegerType") => prop_assert_eq!(
+                    a.split(" (").next(), b.split(" (").next(), "{} / {}", a, b),
+                (Err(_), Err(_)) => {}
+                _ => prop_assert!(false, "ours {:?}, bincode's {:?}", ours, theirs),
+            }
+        }
+
+        /// Records encoded and decoded again are the same records.
+        #[test]
+        fn records_round_trip(r in record()) {
+            let mut bytes = Vec::new();
+            encode_record_into(&r, &mut bytes);
+            bytes.push(9);
+            let (back, used) = decode_record(&bytes).unwrap();
+            prop_assert_eq!(used, bytes.len() - 1);
+            prop_assert_eq!(back, r);
+        }
+    }
+
     proptest! {
         #![proptest_config(ProptestConfig::with_cases(200))]
+        /// The records' own encoder writes exactly what bincode writes.
+        #[test]
+        fn records_encode_as_bincode_encodes_them(r in record()) {
+            let mut ours = vec![7];
+            encode_record_into(&r, &mut ours);
+            let mut theirs = vec![7];
+            encode_into(&r, &mut theirs).unwrap();
+            prop_assert_eq!(ours, theirs);
+        }
+
         /// The XML events' own encoder writes exactly what bincode writes.
         #[test]
         fn xml_events_encode_as_bincode_encodes_them(e in event()) {

@@ -31,6 +31,12 @@ pub trait Kind {
     type Decoded<'a>: Deserialize<'a>;
     /// The event inside a decoded value.
     fn event<'b, 'a: 'b>(decoded: &'b Self::Decoded<'a>) -> &'b Self::Event<'a>;
+    /// Decodes one event from the front of `bytes` (the codec's generic decoder unless the
+    /// kind has a faster one that reads the same bytes); returns it and the bytes it used.
+    #[inline]
+    fn decode(bytes: &[u8]) -> std::result::Result<(Self::Decoded<'_>, usize), String> {
+        codec::decode(bytes)
+    }
     /// Appends the wire encoding of `event` to `out` (the codec's generic encoder unless the
     /// kind has a faster one that writes the same bytes).
     #[inline]
@@ -75,6 +81,15 @@ impl Kind for Records {
     type Decoded<'a> = Record<'a>;
     fn event<'b, 'a: 'b>(decoded: &'b Record<'a>) -> &'b Record<'a> {
         decoded
+    }
+    #[inline]
+    fn decode(bytes: &[u8]) -> std::result::Result<(Record<'_>, usize), String> {
+        codec::decode_record(bytes)
+    }
+    #[inline]
+    fn encode(record: &Record<'_>, out: &mut Vec<u8>) -> std::result::Result<(), String> {
+        codec::encode_record_into(record, out);
+        Ok(())
     }
 }
 
@@ -223,8 +238,8 @@ where
             if shutdown.is_shutdown() {
                 return Ok(());
             }
-            let (decoded, used) = codec::decode::<K::Decoded<'_>>(rest)
-                .map_err(|message| Error::Decode { offset, message })?;
+            let (decoded, used) =
+                K::decode(rest).map_err(|message| Error::Decode { offset, message })?;
             target.send(K::event(&decoded))?;
             rest = &rest[used..];
         }

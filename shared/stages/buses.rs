@@ -215,7 +215,15 @@ impl<S: for<'a> Sink<Record<'a>>> BusesToDicts<S> {
 
 /// `text` as a `str`, or an error saying that `what` is not UTF-8 (only a damaged or
 /// hand-made stream can hold such text: co-xml sends UTF-8).
+///
+/// Field values are short and nearly always ASCII: an inlined ASCII test settles those
+/// without a call into the full UTF-8 validator (15% of co-buses' time).
+#[inline]
 fn utf8<'t>(text: &'t [u8], what: &str) -> Result<&'t str> {
+    if text.is_ascii() {
+        // SAFETY: ASCII bytes are valid UTF-8.
+        return Ok(unsafe { std::str::from_utf8_unchecked(text) });
+    }
     std::str::from_utf8(text).map_err(|e| {
         Error::Other(format!(
             "{what} in a <bus> element is not valid UTF-8 (bad byte {} bytes into it)",
@@ -324,6 +332,10 @@ impl Kind for WireXml {
     type Decoded<'a> = WireEvent<'a>;
     fn event<'b, 'a: 'b>(decoded: &'b WireEvent<'a>) -> &'b WireEvent<'a> {
         decoded
+    }
+    #[inline]
+    fn decode(bytes: &[u8]) -> std::result::Result<(WireEvent<'_>, usize), String> {
+        link::codec::decode_wire_xml(bytes)
     }
 }
 
