@@ -149,15 +149,19 @@ XML_ALONE_CPU=$(cpu_of "$BIN/co-xml $FILE")
 # (wait4's figures), beside the bare quick-xml loop's time (one thread, so wall = CPU).
 SPEC="$BIN/co-xml $FILE | $BIN/co-buses | $BIN/co-filter route=22 | $BIN/co-filter 'direction=North Bound' | $BIN/co-bus-locations"
 "$BIN/copipe" run --stats=json -e "$SPEC" > /dev/null 2> "$TMP/stats.err" || true
-read -r XML_CPU BUSES_CPU BUSIEST_CPU < <(python3 -c '
+read -r XML_CPU BUSES_CPU BUSIEST_CPU STAGES_CPU < <(python3 -c '
 import json, sys
 for line in open(sys.argv[1]):
     if line.startswith("{\"stages\""):
         stages = json.loads(line)["stages"]
         cpu = [s["cpu_seconds"] for s in stages]
-        print(cpu[0], cpu[1], max(cpu))
+        print(cpu[0], cpu[1], max(cpu), "+".join("%.3f" % c for c in cpu) + "=%.3f" % sum(cpu))
 ' "$TMP/stats.err")
 echo
+# On 2 cores the pipe cannot take less wall time than half its stages' CPU time, nor less
+# than its busiest stage's.
+echo "each stage's CPU in the pipe (co-xml, co-buses, co-filter, co-filter, co-bus-locations): $STAGES_CPU s"
+
 echo "issue 10 aims (this run; load average $(cut -d' ' -f1-3 /proc/loadavg)):"
 awk -v busiest="$BUSIEST_CPU" -v xml="$XML_CPU" -v buses="$BUSES_CPU" -v b="${SECONDS_OF[bare]}" \
     -v bare_cpu="${BARE_CPU:-0}" -v alone="${XML_ALONE_CPU:-0}" \
