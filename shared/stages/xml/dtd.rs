@@ -43,11 +43,13 @@ fn invalid<T>(at: usize) -> Result<T, DtdError> {
 /// What a declaration of the internal subset says, as the scanner reads it.
 pub enum Decl<'t> {
     /// `<!ENTITY name "value">` or `<!ENTITY % name "value">`; `value` is `None` for an
-    /// external entity. `at` is where the literal starts.
+    /// external entity, which is `binary` if it names a notation (NDATA). `at` is where the
+    /// literal starts.
     Entity {
         name: &'t str,
         parameter: bool,
         value: Option<&'t str>,
+        binary: bool,
         at: usize,
     },
     /// One attribute of `<!ATTLIST element ...>`, with its default value if it has one (a
@@ -368,27 +370,33 @@ impl<'t> Scanner<'t> {
                     name,
                     parameter,
                     value: Some(value),
+                    binary: false,
                     at,
                 })?;
             }
             Tok::Name => {
                 self.external_id(self.slice(at, end), at, false)?;
-                on(Decl::Entity {
-                    name,
-                    parameter,
-                    value: None,
-                    at,
-                })?;
-                let (tok, at, end) = self.token()?;
-                match tok {
-                    Tok::Gt => return Ok(()),
-                    Tok::Name if !parameter && self.slice(at, end) == "NDATA" => {
+                let (tok, next, end) = self.token()?;
+                let binary = match tok {
+                    Tok::Gt => false,
+                    Tok::Name if !parameter && self.slice(next, end) == "NDATA" => {
                         let (tok, at, _) = self.token()?;
                         if tok != Tok::Name {
                             return syntax(at);
                         }
+                        true
                     }
-                    _ => return syntax(at),
+                    _ => return syntax(next),
+                };
+                on(Decl::Entity {
+                    name,
+                    parameter,
+                    value: None,
+                    binary,
+                    at,
+                })?;
+                if tok == Tok::Gt {
+                    return Ok(());
                 }
             }
             _ => return syntax(at),

@@ -35,6 +35,9 @@ enum Entity {
     Internal { value: Rc<str>, open: Cell<bool> },
     /// Declared with SYSTEM or PUBLIC: not fetched.
     External,
+    /// Declared with NDATA: data for an application, never parsed (a reference to it in
+    /// content is an error).
+    Binary,
 }
 
 /// The attributes `<!ATTLIST>` declared for one element: in declaration order, and by name.
@@ -79,6 +82,9 @@ pub struct Entities {
     stopped: bool,
     /// The XML declaration says `standalone="yes"`: nothing is skipped, nothing stops.
     standalone: bool,
+    /// The parameter entities being read, outermost first (at most
+    /// [`MAX_PARAMETER_NESTING`]).
+    open_parameters: Vec<Box<str>>,
 }
 
 /// Why an attribute value could not be made, and whether expat reports it where the value
@@ -110,6 +116,7 @@ impl Entities {
                 name,
                 parameter,
                 value,
+                binary,
                 at,
             } => {
                 let value = value.map(|v| entity_value(v, at + 1)).transpose()?;
@@ -126,6 +133,7 @@ impl Entities {
                             value: v.into(),
                             open: Cell::new(false),
                         },
+                        None if binary => Entity::Binary,
                         None => Entity::External,
                     };
                     self.declared.entry(name.into()).or_insert(entity);
@@ -181,17 +189,23 @@ impl Entities {
             self.stopped = !self.standalone;
             return Ok(());
         };
+        // The error inside, at the reference, naming the outermost entity only.
         let at_reference = |e: DtdError| DtdError {
             at,
-            message: format!("{} (in parameter entity %{name};)", e.message),
+            message: if nesting == 0 {
+                format!("{} (in parameter entity %{name};)", e.message)
+            } else {
+                e.message
+            },
         };
+        if self.open_parameters.iter().any(|open| &**open == name) {
+            let message = format!("recursive entity reference %{name};");
+            return Err(DtdError { at, message });
+        }
         if nesting >= MAX_PARAMETER_NESTING {
-            return Err(at_reference(DtdError {
-                at,
-                message: format!(
-                    "parameter entities nested deeper than {MAX_PARAMETER_NESTING} levels"
-                ),
-            }));
+            let message =
+                format!("parameter entities nested deeper than {MAX_PARAMETER_NESTING} levels");
+            return Err(DtdError { at, message });
         }
         if !self.charge(name.len() + 2 + text.len(), budget) {
             return Err(DtdError {
@@ -199,12 +213,15 @@ impl Entities {
                 message: over_budget(budget),
             });
         }
-        // Recursion would need the entity in its own text, which `parameters` cannot hold
-        // before its declaration ends: the nesting bound is the only guard needed.
+        // A value can refer to a parameter entity only through a character reference
+        // (`&#37;p;`), so this nests no deeper than such chains (bounded above).
+        self.open_parameters.push(name.into());
         let mut scanner = Scanner::new(&text);
-        scanner
+        let outcome = scanner
             .subset(false, &mut |decl| self.declare(decl, budget, nesting + 1))
-            .map_err(at_reference)
+            .map_err(at_reference);
+        self.open_parameters.pop();
+        outcome
     }
 
     /// The XML declaration said `standalone="yes"`: expat then refuses an undeclared
@@ -223,6 +240,9 @@ impl Entities {
             None if self.skip_undeclared && !self.standalone => return Ok(None),
             None => return Err(format!("undefined entity &{name};")),
             Some((_, Entity::External)) => return Ok(None),
+            Some((_, Entity::Binary)) => {
+                return Err(format!("reference to binary entity &{name};"))
+            }
             Some((key, Entity::Internal { value, open })) => {
                 if open.replace(true) {
                     return Err(format!("recursive entity reference &{name};"));
@@ -398,7 +418,7 @@ impl Entities {
         budget: usize,
         at: Option<usize>,
     ) -> Result<Option<Opened>, ValueError> {
-        if let Some(Entity::External) = self.declared.get(name) {
+        if let Some(Entity::External | Entity::Binary) = self.declared.get(name) {
             let message = format!("reference to external entity &{name}; in an attribute value");
             return Err(ValueError { at, message });
         }
