@@ -813,17 +813,27 @@ impl EventHandler {
         if reference.is_char_ref() {
             match reference.resolve_char_ref() {
                 Ok(Some(c)) if checks::is_xml_char(c) => self.text.push(c),
-                _ => {
-                    let message = format!("invalid character reference &{name};");
-                    return Err(self.error_at_mark(&message));
-                }
+                _ => return Err(self.bad_reference(name)),
             }
         } else if let Some(value) = resolve_predefined_entity(name) {
             self.text.push_str(value);
         } else {
+            if let Some((at, message)) = entities::bad_reference(name) {
+                return Err(xml_error(self.mark + at as u64, message));
+            }
             self.expand_entity(name, target)?;
         }
         Ok(())
+    }
+
+    /// A character reference that does not stand for a character XML allows: refused where
+    /// expat refuses it (at a character that cannot be in it, else at its `&`).
+    #[cold]
+    fn bad_reference(&self, name: &str) -> Error {
+        match entities::bad_reference(name) {
+            Some((at, message)) => xml_error(self.mark + at as u64, message),
+            None => self.error_at_mark(&format!("invalid character reference &{name};")),
+        }
     }
 
     /// Refuses character data that could not travel as one event (pieces joined between

@@ -226,10 +226,23 @@ impl<'t> Scanner<'t> {
                 return error(at, format!("{why} (in the DOCTYPE)"));
             }
             (Tok::Pi, start + 2 + close + 2)
+        } else if rest.starts_with("<![") {
+            // A conditional section: only the external subset may hold one.
+            return syntax(start);
         } else if rest.starts_with("<!") {
-            match self.peek(start + 2) {
-                Some(c) if name_start(c) => (Tok::DeclOpen, self.name_end(start + 2)),
-                _ => return invalid(start + 2),
+            // `<!` and ASCII letters, then whitespace or a `%` that starts a reference.
+            let letters = rest[2..]
+                .bytes()
+                .take_while(u8::is_ascii_alphabetic)
+                .count();
+            let end = start + 2 + letters;
+            let bytes = self.text.as_bytes();
+            match (letters, bytes.get(end), bytes.get(end + 1)) {
+                (0, ..) => return invalid(start + 2),
+                (_, Some(b'%'), Some(b' ' | b'\t' | b'\r' | b'\n' | b'%')) => return invalid(end),
+                (_, Some(b' ' | b'\t' | b'\r' | b'\n' | b'%'), _) => (Tok::DeclOpen, end),
+                (_, None, _) => return error(start, "unclosed token in the DOCTYPE"),
+                _ => return invalid(end),
             }
         } else {
             return invalid(start);
@@ -534,7 +547,8 @@ impl<'t> Scanner<'t> {
         loop {
             match self.token()? {
                 (Tok::CloseParen, at, end)
-                    if !names || end == at + 2 && &self.text[at + 1..end] == "*" =>
+                    if end == at + 2 && &self.text[at + 1..end] == "*"
+                        || !names && end == at + 1 =>
                 {
                     return self.close();
                 }

@@ -440,6 +440,14 @@ fn over_budget(budget: usize) -> String {
     format!("entity expansion over {budget} bytes (raise it with --max-entity-expansion)")
 }
 
+/// What is wrong with a reference in content, `&name;` given its `name`, if anything: the
+/// byte (from the `&`) where expat refuses it, and why. (Only called when the reference did
+/// not resolve: the copy costs nothing on the common path.)
+pub fn bad_reference(name: &str) -> Option<(usize, String)> {
+    let text = format!("&{name};");
+    reference_at(&text, 0).err().map(|e| (e.at, e.message))
+}
+
 /// A well-formed reference in a literal.
 enum Reference<'t> {
     Char(char),
