@@ -229,12 +229,9 @@ impl<'t> Scanner<'t> {
         } else if rest.starts_with("<![") {
             // A conditional section: only the external subset may hold one.
             return syntax(start);
-        } else if rest.starts_with("<!") {
+        } else if let Some(keyword) = rest.strip_prefix("<!") {
             // `<!` and ASCII letters, then whitespace or a `%` that starts a reference.
-            let letters = rest[2..]
-                .bytes()
-                .take_while(u8::is_ascii_alphabetic)
-                .count();
+            let letters = keyword.bytes().take_while(u8::is_ascii_alphabetic).count();
             let end = start + 2 + letters;
             let bytes = self.text.as_bytes();
             match (letters, bytes.get(end), bytes.get(end + 1)) {
