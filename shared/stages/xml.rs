@@ -110,7 +110,7 @@ where
         root_closed: false,
         limits,
         seen: Seen::Nothing,
-        entities: Entities::default(),
+        entities: Box::default(),
         mark: 0,
         doc_start: 0,
         window: (0, 0, 0),
@@ -382,7 +382,7 @@ struct EventHandler {
     limits: XmlLimits,
     seen: Seen,
     /// General entities declared in the DOCTYPE.
-    entities: Entities,
+    entities: Box<Entities>,
     /// True once the root element has ended: anything but whitespace, comments and
     /// processing instructions after it is an error.
     root_closed: bool,
@@ -568,6 +568,8 @@ impl EventHandler {
     }
 
     /// A DOCTYPE: where it may stand, and the entities it declares.
+    #[cold]
+    #[inline(never)]
     fn doctype(&mut self, doctype: &str) -> Result<()> {
         if self.seen >= Seen::Doctype {
             if self.depth > 0 {
@@ -707,11 +709,7 @@ impl EventHandler {
             });
         }
         if self.entities.has_attributes() {
-            let max = self.limits.max_attributes;
-            let name = start.name().into_inner();
-            if let Err(why) = self.entities.complete(name, &mut attrs, max) {
-                return Err(self.error_at_mark(&why));
-            }
+            self.complete_attributes(start.name().into_inner(), &mut attrs)?;
         }
         let name = Cow::Borrowed(start.name().into_inner());
         if attrs.capacity() == 0 {
@@ -744,20 +742,7 @@ impl EventHandler {
             return Err(xml_error(at, message));
         }
         if attr.value.contains('&') {
-            // References: replaced here, those to declared entities followed on an explicit
-            // stack. Expat reports a bad one written in the value where it stands, one in
-            // an entity's replacement text at the tag.
-            let budget = self.limits.max_entity_expansion;
-            return match self.entities.attribute_value(&attr.value, true, budget) {
-                Ok(value) => Ok(Cow::Owned(value)),
-                Err(e) => {
-                    let in_tag =
-                        (attr.value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
-                    let at =
-                        e.at.map_or(self.mark, |i| self.mark + 1 + (in_tag + i) as u64);
-                    Err(xml_error(at, format!("attribute {key}: {}", e.message)))
-                }
-            };
+            return self.value_with_references(tag_name, key, &attr.value);
         }
         let value = attr.normalized_value_with(XmlVersion::Implicit1_0, 1, |name| {
             resolve_predefined_entity(name)
@@ -773,6 +758,40 @@ impl EventHandler {
             }
         }
         Ok(value)
+    }
+
+    /// An attribute value holding references: replaced here, those to declared entities
+    /// followed on an explicit stack. Expat reports a bad one written in the value where it
+    /// stands, one in an entity's replacement text at the tag. (Out of line: most values
+    /// hold none, and the parse loop stays as small as it was.)
+    #[inline(never)]
+    fn value_with_references<'v>(
+        &mut self,
+        tag_name: &str,
+        key: &str,
+        value: &str,
+    ) -> Result<Cow<'v, str>> {
+        let budget = self.limits.max_entity_expansion;
+        match self.entities.attribute_value(value, true, budget) {
+            Ok(value) => Ok(Cow::Owned(value)),
+            Err(e) => {
+                let in_tag = (value.as_ptr() as usize).wrapping_sub(tag_name.as_ptr() as usize);
+                let at =
+                    e.at.map_or(self.mark, |i| self.mark + 1 + (in_tag + i) as u64);
+                Err(xml_error(at, format!("attribute {key}: {}", e.message)))
+            }
+        }
+    }
+
+    /// The attributes `<!ATTLIST>` declared for element `name`: collapsed values and
+    /// defaults (see `Entities::complete`).
+    #[cold]
+    #[inline(never)]
+    fn complete_attributes(&self, name: &str, attrs: &mut Vec<Attr<'_>>) -> Result<()> {
+        let max = self.limits.max_attributes;
+        self.entities
+            .complete(name, attrs, max)
+            .map_err(|why| self.error_at_mark(&why))
     }
 
     /// Sends `('end', name)`, noting when the root element closes.

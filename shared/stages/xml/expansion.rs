@@ -48,6 +48,7 @@ struct Frame {
 impl EventHandler {
     /// Expands `&name;`, a reference to a general entity that is not predefined, sending the
     /// events of its replacement text. Any error inside is reported at the reference.
+    #[inline(never)]
     pub(super) fn expand_entity<S>(&mut self, name: &str, target: &mut S) -> Result<()>
     where
         S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
