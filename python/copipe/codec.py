@@ -217,8 +217,12 @@ class _Cursor:
         self.i += n
         return out
 
-    def varint(self, length):
-        """A length (``length=True``: up to 64 bits) or a variant index (32 bits)."""
+    # What a varint is read as, which bincode names in its errors.
+    VARIANT, LENGTH, COUNT = "U32", "U64", "Usize"
+
+    def varint(self, what):
+        """A varint read as ``what``: a variant index (``VARIANT``: 32 bits), a string's
+        length (``LENGTH``) or a sequence's length (``COUNT``), both up to 64 bits."""
         room = len(self.p) - self.i
         b = self.take(1)[0]
         if b < U16:
@@ -227,16 +231,17 @@ class _Cursor:
             return int.from_bytes(self.take(2), "little")
         if b == U32:
             return int.from_bytes(self.take(4), "little")
-        if b == U64 and length:
+        if b == U64 and what != self.VARIANT:
             return int.from_bytes(self.take(8), "little")
-        # bincode 2.0.1's words, quirks included: a length is decoded as a u64, whose fast
-        # path (9 bytes or more left) names the expected type U32 and whose slow path U64.
-        expected = "U64" if length and room < 9 else "U32"
+        # bincode 2.0.1's words, quirks included: a string's length is decoded as a u64,
+        # whose fast path (9 bytes or more left) names the expected type U32 and whose slow
+        # path U64; a sequence's length is always named Usize, a variant index U32.
+        expected = "U32" if what == self.LENGTH and room >= 9 else what
         found = {U64: "U64", U128: "U128"}.get(b, "Reserved")
         raise _Fault("InvalidIntegerType { expected: %s, found: %s }" % (expected, found))
 
     def text(self):
-        raw = self.take(self.varint(True))
+        raw = self.take(self.varint(self.LENGTH))
         try:
             return raw.decode("utf-8")
         except UnicodeDecodeError as e:
@@ -246,7 +251,7 @@ class _Cursor:
 
     def pairs(self):
         out = {}
-        for _ in range(self.varint(True)):
+        for _ in range(self.varint(self.COUNT)):
             name = self.text()
             out[name] = self.text()
         return out
@@ -261,7 +266,7 @@ def _careful_record(c):
 
 
 def _careful_xml(c):
-    variant = c.varint(False)
+    variant = c.varint(c.VARIANT)
     if variant == 0:
         name = c.text()
         return ("start", (name, c.pairs()))

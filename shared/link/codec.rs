@@ -138,7 +138,7 @@ pub fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<(T, usize), 
 #[inline]
 pub fn decode_record(bytes: &[u8]) -> Result<(Record<'_>, usize), String> {
     let mut at = 0;
-    let count = get_len(bytes, &mut at)?;
+    let count = get_count(bytes, &mut at)?;
     // Each field takes at least two bytes: never reserve more than the bytes can hold.
     let mut fields = Vec::with_capacity(count.min((bytes.len() - at) / 2));
     for _ in 0..count {
@@ -158,11 +158,11 @@ pub fn decode_record(bytes: &[u8]) -> Result<(Record<'_>, usize), String> {
 #[inline]
 pub fn decode_wire_xml(bytes: &[u8]) -> Result<(WireEvent<'_>, usize), String> {
     let mut at = 0;
-    let variant = get_len(bytes, &mut at)?;
+    let variant = get_variant(bytes, &mut at)?;
     let event = match variant {
         0 => {
             let name = RawText(get_bytes(bytes, &mut at)?);
-            let count = get_len(bytes, &mut at)?;
+            let count = get_count(bytes, &mut at)?;
             let mut attrs = Vec::with_capacity(count.min((bytes.len() - at) / 2));
             for _ in 0..count {
                 let key = RawText(get_bytes(bytes, &mut at)?);
@@ -205,32 +205,80 @@ fn get_str<'b>(bytes: &'b [u8], at: &mut usize) -> Result<&'b str, String> {
     })
 }
 
-/// A length as bincode's varint (see [`put_len`]), from `bytes[*at..]`; moves `at` past it.
+/// A string's length as bincode's varint (see [`put_len`]), from `bytes[*at..]`; moves `at`
+/// past it.
 #[inline]
 fn get_len(bytes: &[u8], at: &mut usize) -> Result<usize, String> {
+    let value = get_varint(bytes, at, Width::U64)?;
+    usize::try_from(value).map_err(|_| "a length does not fit in memory".into())
+}
+
+/// A sequence's length (a record's fields, a start tag's attributes): the same varint, which
+/// bincode reads as a `usize` and names so in its errors.
+#[inline]
+fn get_count(bytes: &[u8], at: &mut usize) -> Result<usize, String> {
+    let value = get_varint(bytes, at, Width::Usize)?;
+    usize::try_from(value).map_err(|_| "a length does not fit in memory".into())
+}
+
+/// An enum's variant index as bincode's varint (a `u32`), from `bytes[*at..]`.
+#[inline]
+fn get_variant(bytes: &[u8], at: &mut usize) -> Result<u64, String> {
+    get_varint(bytes, at, Width::U32)
+}
+
+/// The integer bincode reads where a varint stands.
+#[derive(Clone, Copy, PartialEq)]
+enum Width {
+    /// An enum's variant index.
+    U32,
+    /// A string's length.
+    U64,
+    /// A sequence's length.
+    Usize,
+}
+
+/// A varint read as `width`, from `bytes[*at..]`; moves `at` past it. A marker the width
+/// does not allow is refused in bincode 2.0.1's words, which every reader of the format
+/// repeats (python/copipe/codec.py, docs/wire-format.md), quirk included: a string's length
+/// read with 9 or more bytes left takes bincode's fast path, which names the expected type
+/// `U32` (a sequence's length is always named `Usize`).
+#[inline]
+fn get_varint(bytes: &[u8], at: &mut usize, width: Width) -> Result<u64, String> {
+    let room = bytes.len() - *at;
     let Some(&first) = bytes.get(*at) else {
         return Err(past_end(1));
     };
     *at += 1;
-    let width = match first {
-        0..=250 => return Ok(usize::from(first)),
+    let size = match first {
+        0..=250 => return Ok(u64::from(first)),
         251 => 2,
         252 => 4,
-        253 => 8,
+        253 if width != Width::U32 => 8,
         found => {
+            let expected = match width {
+                Width::U64 if room < 9 => "U64",
+                Width::Usize => "Usize",
+                _ => "U32",
+            };
+            let found = match found {
+                253 => "U64",
+                254 => "U128",
+                _ => "Reserved",
+            };
             return Err(format!(
-                "a length marked {found}, a marker varints do not use"
-            ))
+                "InvalidIntegerType {{ expected: {expected}, found: {found} }}"
+            ));
         }
     };
     let rest = &bytes[*at..];
-    if rest.len() < width {
-        return Err(past_end(width - rest.len()));
+    if rest.len() < size {
+        return Err(past_end(size - rest.len()));
     }
     let mut word = [0; 8];
-    word[..width].copy_from_slice(&rest[..width]);
-    *at += width;
-    usize::try_from(u64::from_le_bytes(word)).map_err(|_| "a length does not fit in memory".into())
+    word[..size].copy_from_slice(&rest[..size]);
+    *at += size;
+    Ok(u64::from_le_bytes(word))
 }
 
 /// The error of an event that needs `more` bytes than its frame has left.
@@ -322,23 +370,20 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig::with_cases(500))]
+        #![proptest_config(ProptestConfig::with_cases(3000))]
         /// On any bytes at all, the records' own decoder agrees with bincode: the same record
-        /// and length, or an error.
+        /// and length, or the same error in the same words.
         #[test]
         fn records_decode_as_bincode_decodes_them(
             bytes in prop::collection::vec(
-                prop_oneof![4 => 0u8..8, 2 => 32u8..128, 1 => any::<u8>()], 0..40),
+                prop_oneof![4 => 0u8..8, 2 => 32u8..128, 1 => 248u8.., 1 => any::<u8>()], 0..40),
         ) {
             let ours = decode_record(&bytes);
             let theirs = bincode_record(&bytes);
             match (&ours, &theirs) {
                 (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
-                // The same words, save for how many bytes are missing and the markers no
-                // length has (bincode names a different integer type for them by path).
-                (Err(a), Err(b)) if !b.starts_with("InvalidIntegerType") => prop_assert_eq!(
-                    a.split(" (").next(), b.split(" (").next(), "{} / {}", a, b),
-                (Err(_), Err(_)) => {}
+                // The very words: every reader of a bad stream says the same thing.
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
                 _ => prop_assert!(false, "ours {:?}, bincode's {:?}", ours, theirs),
             }
         }
@@ -347,17 +392,14 @@ mod tests {
         #[test]
         fn wire_xml_decodes_as_bincode_decodes_it(
             bytes in prop::collection::vec(
-                prop_oneof![4 => 0u8..8, 2 => 32u8..128, 1 => any::<u8>()], 0..40),
+                prop_oneof![4 => 0u8..8, 2 => 32u8..128, 1 => 248u8.., 1 => any::<u8>()], 0..40),
         ) {
             let ours = decode_wire_xml(&bytes);
             let theirs = decode::<WireEvent<'_>>(&bytes);
             match (&ours, &theirs) {
                 (Ok(a), Ok(b)) => prop_assert_eq!(a, b),
-                // The same words, save for how many bytes are missing and the markers no
-                // length has (bincode names a different integer type for them by path).
-                (Err(a), Err(b)) if !b.starts_with("InvalidIntegerType") => prop_assert_eq!(
-                    a.split(" (").next(), b.split(" (").next(), "{} / {}", a, b),
-                (Err(_), Err(_)) => {}
+                // The very words: every reader of a bad stream says the same thing.
+                (Err(a), Err(b)) => prop_assert_eq!(a, b),
                 _ => prop_assert!(false, "ours {:?}, bincode's {:?}", ours, theirs),
             }
         }
