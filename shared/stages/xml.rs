@@ -253,6 +253,15 @@ where
                     handler.keep(run);
                     return Err(e);
                 }
+                if matches!(event, Event::DocType(_)) && handler.depth == 0 {
+                    // quick-xml takes `<!doctype` in any case; expat only in capitals.
+                    if !bytes[pos..].starts_with(b"<!DOCTYPE") {
+                        handler.keep(run);
+                        return Err(handler.error_at_mark(
+                            "a DOCTYPE declaration must be spelled '<!DOCTYPE', in capitals",
+                        ));
+                    }
+                }
                 if let Some(text) = run.take() {
                     if matches!(event, Event::Start(_) | Event::Empty(_) | Event::End(_)) {
                         send_borrowed(target, XmlEvent::Text(Cow::Borrowed(text)))?;
