@@ -18,7 +18,7 @@ use bincode::error::{DecodeError, EncodeError};
 use serde::{Deserialize, Serialize};
 use std::borrow::Cow;
 
-use crate::event::{Record, XmlEvent};
+use crate::event::{Field, Record, XmlEvent};
 use crate::stages::buses::{RawText, WireEvent};
 
 const CONFIG: Configuration = config::standard();
@@ -137,19 +137,39 @@ pub fn decode<'de, T: Deserialize<'de>>(bytes: &'de [u8]) -> Result<(T, usize), 
 /// ASCII names and values skip the call into the full UTF-8 validator.
 #[inline]
 pub fn decode_record(bytes: &[u8]) -> Result<(Record<'_>, usize), String> {
+    decode_record_into(bytes, Vec::new())
+}
+
+/// [`decode_record`] into `fields` (empty), so that a reader decoding record after record
+/// reuses one allocation (see [`emptied`]).
+#[inline]
+pub fn decode_record_into<'a>(
+    bytes: &'a [u8],
+    mut fields: Vec<Field<'a>>,
+) -> Result<(Record<'a>, usize), String> {
     let mut at = 0;
     let count = get_count(bytes, &mut at)?;
     // Each field takes at least two bytes: never reserve more than the bytes can hold.
-    let mut fields = Vec::with_capacity(count.min((bytes.len() - at) / 2));
+    fields.reserve(count.min((bytes.len() - at) / 2));
     for _ in 0..count {
         let name = get_str(bytes, &mut at)?;
         let value = get_str(bytes, &mut at)?;
-        fields.push(crate::event::Field {
+        fields.push(Field {
             name: Cow::Borrowed(name),
             value: Cow::Borrowed(value),
         });
     }
     Ok((Record { fields }, at))
+}
+
+/// `fields` emptied, as a vector of fields borrowing from anything: the memory of one
+/// record's fields kept for the next record, whose text borrows from another frame. Collecting
+/// an emptied vector's iterator into a vector of the same layout reuses its allocation.
+#[inline]
+#[allow(clippy::unnecessary_filter_map)] // `filter` cannot change the element's lifetime
+pub fn emptied<'b>(mut fields: Vec<Field<'_>>) -> Vec<Field<'b>> {
+    fields.clear();
+    fields.into_iter().filter_map(|_| None).collect()
 }
 
 /// Decodes one XML event from the front of `bytes` as `co-buses` reads it ([`WireEvent`]:
@@ -367,6 +387,24 @@ mod tests {
     /// What bincode makes of `bytes` as a record, in the same terms as [`decode_record`].
     fn bincode_record(bytes: &[u8]) -> Result<(Record<'_>, usize), String> {
         decode::<Record<'_>>(bytes)
+    }
+
+    /// A reader decodes every record of a stream into one allocation: emptying a record's
+    /// fields for the next keeps their memory (a regression here is an allocation per record).
+    #[test]
+    fn emptied_fields_keep_their_memory() {
+        let frame = b"\x02\x01a\x01b\x01c\x01d".to_vec();
+        let (record, _) = decode_record_into(&frame, Vec::with_capacity(16)).unwrap();
+        let at = record.fields.as_ptr() as usize;
+        let kept: Vec<crate::event::Field<'static>> = emptied(record.fields);
+        assert_eq!(
+            (kept.as_ptr() as usize, kept.capacity(), kept.len()),
+            (at, 16, 0)
+        );
+        let other = frame.clone();
+        let (again, _) = decode_record_into(&other, emptied(kept)).unwrap();
+        assert_eq!(again.fields.as_ptr() as usize, at);
+        assert_eq!(again.fields[1].value, "d");
     }
 
     proptest! {

@@ -17,7 +17,7 @@ use serde::{Deserialize, Serialize};
 pub use frame::{Frame, FrameReader, FrameWriter, DEFAULT_MAX_FRAME};
 
 use crate::error::{Error, Result};
-use crate::event::{EventKind, Record, XmlEvent};
+use crate::event::{EventKind, Field, Record, XmlEvent};
 use crate::signals::Shutdown;
 use crate::sink::Sink;
 
@@ -31,12 +31,24 @@ pub trait Kind {
     type Decoded<'a>: Deserialize<'a>;
     /// The event inside a decoded value.
     fn event<'b, 'a: 'b>(decoded: &'b Self::Decoded<'a>) -> &'b Self::Event<'a>;
+    /// What a reader keeps from one event to the next so that decoding does not allocate
+    /// for each (a record's field vector); `()` for kinds whose decoding allocates nothing.
+    type Scratch: Default;
     /// Decodes one event from the front of `bytes` (the codec's generic decoder unless the
     /// kind has a faster one that reads the same bytes); returns it and the bytes it used.
+    /// It may take the memory kept in `scratch`.
     #[inline]
-    fn decode(bytes: &[u8]) -> std::result::Result<(Self::Decoded<'_>, usize), String> {
+    fn decode<'a>(
+        bytes: &'a [u8],
+        _scratch: &mut Self::Scratch,
+    ) -> std::result::Result<(Self::Decoded<'a>, usize), String> {
         codec::decode(bytes)
     }
+    /// Gives the memory of an event delivered back to `scratch`, for the next [`decode`].
+    ///
+    /// [`decode`]: Kind::decode
+    #[inline]
+    fn recycle(_decoded: Self::Decoded<'_>, _scratch: &mut Self::Scratch) {}
     /// Appends the wire encoding of `event` to `out` (the codec's generic encoder unless the
     /// kind has a faster one that writes the same bytes).
     #[inline]
@@ -56,6 +68,7 @@ impl Kind for Lines {
     const KIND: EventKind = EventKind::Lines;
     type Event<'a> = str;
     type Decoded<'a> = &'a str;
+    type Scratch = ();
     fn event<'b, 'a: 'b>(decoded: &'b &'a str) -> &'b str {
         decoded
     }
@@ -65,6 +78,7 @@ impl Kind for Xml {
     const KIND: EventKind = EventKind::Xml;
     type Event<'a> = XmlEvent<'a>;
     type Decoded<'a> = XmlEvent<'a>;
+    type Scratch = ();
     fn event<'b, 'a: 'b>(decoded: &'b XmlEvent<'a>) -> &'b XmlEvent<'a> {
         decoded
     }
@@ -79,12 +93,22 @@ impl Kind for Records {
     const KIND: EventKind = EventKind::Records;
     type Event<'a> = Record<'a>;
     type Decoded<'a> = Record<'a>;
+    /// The field vector of the last record, empty: every record of a stream is decoded
+    /// into the same memory.
+    type Scratch = Vec<Field<'static>>;
     fn event<'b, 'a: 'b>(decoded: &'b Record<'a>) -> &'b Record<'a> {
         decoded
     }
     #[inline]
-    fn decode(bytes: &[u8]) -> std::result::Result<(Record<'_>, usize), String> {
-        codec::decode_record(bytes)
+    fn decode<'a>(
+        bytes: &'a [u8],
+        scratch: &mut Self::Scratch,
+    ) -> std::result::Result<(Record<'a>, usize), String> {
+        codec::decode_record_into(bytes, codec::emptied(std::mem::take(scratch)))
+    }
+    #[inline]
+    fn recycle(decoded: Record<'_>, scratch: &mut Self::Scratch) {
+        *scratch = codec::emptied(decoded.fields);
     }
     #[inline]
     fn encode(record: &Record<'_>, out: &mut Vec<u8>) -> std::result::Result<(), String> {
@@ -210,6 +234,7 @@ where
     R: Read,
     S: for<'a> Sink<K::Event<'a>> + ?Sized,
 {
+    let mut scratch = K::Scratch::default();
     loop {
         // About to block on input: push what was produced downstream first, and let a stop
         // signal end the wait (see `signals::Waiting`).
@@ -238,9 +263,10 @@ where
             if shutdown.is_shutdown() {
                 return Ok(());
             }
-            let (decoded, used) =
-                K::decode(rest).map_err(|message| Error::Decode { offset, message })?;
+            let (decoded, used) = K::decode(rest, &mut scratch)
+                .map_err(|message| Error::Decode { offset, message })?;
             target.send(K::event(&decoded))?;
+            K::recycle(decoded, &mut scratch);
             rest = &rest[used..];
         }
         if !rest.is_empty() {

@@ -330,11 +330,15 @@ impl Kind for WireXml {
     const KIND: EventKind = EventKind::Xml;
     type Event<'a> = WireEvent<'a>;
     type Decoded<'a> = WireEvent<'a>;
+    type Scratch = ();
     fn event<'b, 'a: 'b>(decoded: &'b WireEvent<'a>) -> &'b WireEvent<'a> {
         decoded
     }
     #[inline]
-    fn decode(bytes: &[u8]) -> std::result::Result<(WireEvent<'_>, usize), String> {
+    fn decode<'a>(
+        bytes: &'a [u8],
+        _scratch: &mut (),
+    ) -> std::result::Result<(WireEvent<'a>, usize), String> {
         link::codec::decode_wire_xml(bytes)
     }
 }
