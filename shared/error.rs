@@ -4,6 +4,7 @@
 //! the problem is (a byte offset in the stream, a line:column in a document, a stage or
 //! field name) and, where there is one, what the user can do about it.
 
+use std::borrow::Cow;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
@@ -206,10 +207,33 @@ pub fn exit_status(program: &str, outcome: Result<u8>) -> ExitCode {
         Ok(code) => ExitCode::from(code),
         Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            let _ = writeln!(io::stderr().lock(), "{program}: error: {e}");
+            let message = e.to_string();
+            let _ = writeln!(
+                io::stderr().lock(),
+                "{program}: error: {}",
+                one_line(&message)
+            );
             ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// `message` on one line whatever it quotes: a line break or other control character taken
+/// from the input (an XML name cut across lines, an encoding label) is shown escaped (`\n`),
+/// so the error stays the one line tools and the launcher read.
+pub fn one_line(message: &str) -> Cow<'_, str> {
+    if !message.contains(char::is_control) {
+        return Cow::Borrowed(message);
+    }
+    let mut out = String::with_capacity(message.len() + 8);
+    for c in message.chars() {
+        if c.is_control() {
+            out.extend(c.escape_debug());
+        } else {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
 }
 
 /// Adds context to `io::Result`s: `file.read(buf).context_io("reading input")?`.
@@ -220,5 +244,19 @@ pub trait IoContext<T> {
 impl<T> IoContext<T> for io::Result<T> {
     fn context_io(self, context: impl FnOnce() -> String) -> Result<T> {
         self.map_err(|e| Error::io(context(), e))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::one_line;
+
+    #[test]
+    fn control_characters_in_a_message_are_escaped() {
+        assert_eq!(one_line("plain: text é"), "plain: text é");
+        assert_eq!(
+            one_line("expected `</b>`, but `</\n  <c>\r\t\u{1}` was found"),
+            "expected `</b>`, but `</\\n  <c>\\r\\t\\u{1}` was found"
+        );
     }
 }

@@ -213,3 +213,20 @@ fn frames_go_out_through_a_widened_pipe() {
     );
     assert!(widened, "the pipe holds {seen} bytes, not {expected}");
 }
+
+/// An error quoting the input stays one line when what it quotes spans lines (an encoding
+/// label, an end tag cut by a line break): the line break is shown escaped.
+#[test]
+fn an_error_quoting_line_breaks_is_one_line() {
+    for doc in [
+        "<?xml version=\"1.0\" encoding=\"lati\nn5\"?><r/>",
+        "<r><b></\n  <c></b></r>",
+    ] {
+        let out = common::run_with_input(cmd("co-xml", &[]), doc.as_bytes());
+        assert_eq!(out.status.code(), Some(1), "{out:?}");
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(err.starts_with("co-xml: error: "), "{err}");
+        assert_eq!(err.lines().count(), 1, "{err}");
+        assert!(err.contains("\\n"), "{err}");
+    }
+}

@@ -100,8 +100,8 @@ pub fn open_output(path: Option<&Path>, frames: bool) -> Result<Endpoint> {
 /// The capacity asked for a pipe a stage writes frames to.
 const PIPE_CAPACITY: libc::c_int = 1 << 20;
 
-/// Asks the kernel for a pipe of [`PIPE_CAPACITY`] when `file` is one (Linux's default is
-/// 64 KiB, a single write chunk of a frame writer): with room for several chunks a writer
+/// Asks the kernel for a pipe of `PIPE_CAPACITY` (1 MiB) when `file` is one (Linux's default
+/// is 64 KiB, a single write chunk of a frame writer): with room for several chunks a writer
 /// and its reader each run through many frames per wake-up instead of taking turns at every
 /// chunk. Best effort: a pipe that cannot grow (`/proc/sys/fs/pipe-max-size`, the user's
 /// pipe quota) works as it is, only with more hand-offs.
