@@ -33,6 +33,8 @@ pub fn stage_main<A: Parser>(info: &StageInfo, body: impl FnOnce(A) -> Result<()
     }
     let name = static_name(info);
     std::panic::set_hook(Box::new(move |p| {
+        // "panicked at FILE:LINE:COL:\nMESSAGE": kept on the one error line.
+        let p = crate::error::one_line(&p.to_string()).into_owned();
         eprintln!("{name}: error: internal error (a bug in copipe): {p}");
     }));
     // Name the command after the stage (not the package), for --help, --version and errors.

@@ -54,7 +54,10 @@ pub fn main() -> ExitCode {
     match run() {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("copipe agent: error: {e}");
+            eprintln!(
+                "copipe agent: error: {}",
+                crate::error::one_line(&e.to_string())
+            );
             ExitCode::from(1)
         }
     }
