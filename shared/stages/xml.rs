@@ -32,6 +32,7 @@ mod dtd;
 mod encoding;
 mod entities;
 mod expansion;
+mod fast;
 mod limits;
 mod position;
 mod single_byte;
@@ -95,6 +96,15 @@ fn parse<R: Read, S>(input: R, limits: XmlLimits, target: &mut S) -> Result<()>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
+    parse_with(input, limits, target, true)
+}
+
+/// [`parse`], with the fast path ([`fast`]) on or off: off only in the tests that check it
+/// changes nothing.
+fn parse_with<R: Read, S>(input: R, limits: XmlLimits, target: &mut S, fast: bool) -> Result<()>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
     let input = encoding::utf8_input(input).map_err(|e| Error::Xml {
         line: 1,
         column: e.column,
@@ -115,7 +125,7 @@ where
         doc_start: 0,
         window: (0, 0, 0),
     };
-    let outcome = drive(&mut window, &mut handler, target);
+    let outcome = drive(&mut window, &mut handler, target, fast);
     if matches!(outcome, Err(Error::Xml { .. })) {
         // Nothing already parsed is lost: the character data gathered before the error goes
         // downstream first, as expat hands it to `characters()` before it fails.
@@ -129,6 +139,7 @@ fn drive<R: Read, S>(
     window: &mut Window<R>,
     handler: &mut EventHandler,
     target: &mut S,
+    fast: bool,
 ) -> Result<()>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
@@ -151,7 +162,7 @@ where
             return Err(locate(window, xml_error(offset, e.to_string())));
         }
         // The unfinished event kept by the refill now starts the window.
-        match parse_window(window, handler, 0, target) {
+        match parse_window(window, handler, 0, target, fast) {
             Ok(Some(unfinished)) => keep = unfinished,
             Ok(None) => return Ok(()),
             Err(e) => return Err(locate(window, e)),
@@ -163,27 +174,28 @@ where
 /// returns where the first unfinished one starts (to parse again once more bytes are read),
 /// or `None` at the end of the document.
 ///
-/// quick-xml reads the window as one borrowed slice, so names and text are never copied. An
-/// event is unfinished when the parse ran into the end of what was read (before the end of
-/// the input): character data cut there is sent up to a safe point, anything else is parsed
-/// again from its start by a fresh reader. Between two events quick-xml keeps no state this
-/// driver does not (end tags are matched here), so a fresh reader carries on where the last
-/// one stopped.
+/// The fast path ([`fast`]) takes the common tokens; quick-xml reads the rest, as one
+/// borrowed slice, so names and text are never copied. An event is unfinished when the parse
+/// ran into the end of what was read (before the end of the input): character data cut there
+/// is sent up to a safe point, anything else is parsed again from its start by a fresh
+/// reader. Between two events quick-xml keeps no state this driver does not (end tags are
+/// matched here), so a fresh reader carries on where the last one, or the fast path, stopped
+/// (except that it drops a byte order mark it starts at, which the fast path never leaves it).
 fn parse_window<R: Read, S>(
     window: &Window<R>,
     handler: &mut EventHandler,
     mut from: usize,
     target: &mut S,
+    fast: bool,
 ) -> Result<Option<usize>>
 where
     S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
 {
     let bytes = window.bytes();
-    let eof = window.at_eof();
     handler.window = (bytes.as_ptr() as usize, bytes.len(), window.offset(0));
     // A byte order mark opens the document; anywhere else it is a U+FEFF in character data,
     // which a fresh reader would drop (it takes it for the mark): say so here.
-    while bytes[from..].starts_with(b"\xEF\xBB\xBF") {
+    while bytes[from..].starts_with(BOM) {
         handler.mark = window.offset(from);
         if handler.mark == 0 {
             handler.doc_start = 3;
@@ -192,15 +204,57 @@ where
         }
         from += 3;
     }
+    // The fast path looks no further than the first byte that is not UTF-8 and the first
+    // character XML does not allow: the tokens there are quick-xml's, errors included.
+    let limit = if fast {
+        (from + fast::valid_len(&bytes[from..])).min(window.clean_len())
+    } else {
+        0
+    };
+    let mut attrs = Vec::new();
+    // Character data as it stands in the window, not yet copied (see `EventHandler::text`):
+    // sent as it is at the next tag, copied only if anything else comes first.
+    let mut run: Option<&str> = None;
+    let mut pos = from;
+    loop {
+        if pos < limit {
+            pos = fast::take(window, limit, handler, pos, &mut run, &mut attrs, target)?;
+        }
+        match parse_slow(window, handler, pos, &mut run, fast, target)? {
+            Slow::Handed(at) => pos = at,
+            Slow::Done(outcome) => return Ok(outcome),
+        }
+    }
+}
+
+/// Where quick-xml stopped: at an event the fast path may take (`Handed`), or for good.
+enum Slow {
+    Handed(usize),
+    Done(Option<usize>),
+}
+
+/// Reads events with quick-xml from `from` on: until the end of the window or the document
+/// (`Done`, as [`parse_window`] returns), or, when `hand_back` is set, to the end of the first
+/// event after which a fresh reader would read as this one does.
+fn parse_slow<'w, R: Read, S>(
+    window: &'w Window<R>,
+    handler: &mut EventHandler,
+    from: usize,
+    run: &mut Option<&'w str>,
+    hand_back: bool,
+    target: &mut S,
+) -> Result<Slow>
+where
+    S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+{
+    let bytes = window.bytes();
+    let eof = window.at_eof();
     let mut reader = Reader::from_reader(&bytes[from..]);
     let config = reader.config_mut();
     config.trim_text(false);
     config.check_end_names = false;
     config.allow_unmatched_ends = true;
     let mut pos = from;
-    // Character data as it stands in the window, not yet copied (see `EventHandler::text`):
-    // sent as it is at the next tag, copied only if anything else comes first.
-    let mut run: Option<&str> = None;
     loop {
         handler.mark = window.offset(pos);
         let event = reader.read_event();
@@ -208,12 +262,11 @@ where
         let unfinished = !eof && end >= bytes.len();
         match event {
             Err(e) => {
+                handler.keep(run.take());
                 // Cut by the end of the window (`<!` needs a few bytes more to say what it is).
                 if !eof && (unfinished || bytes.len() - pos < 16) {
-                    handler.keep(run);
-                    return Ok(Some(pos));
+                    return Ok(Slow::Done(Some(pos)));
                 }
-                handler.keep(run);
                 let offset = error_offset(window, from, pos, reader.error_position(), &e);
                 if let quick_xml::Error::Encoding(_) = e {
                     handler.text_before(window, pos, offset)?;
@@ -222,13 +275,13 @@ where
                 return Err(xml_error(offset, e.to_string()));
             }
             Ok(Event::Eof) if !eof => {
-                handler.keep(run);
-                return Ok(Some(pos));
+                handler.keep(run.take());
+                return Ok(Slow::Done(Some(pos)));
             }
             Ok(Event::Text(text)) if unfinished => {
                 // More of this text may follow: send it up to a point where nothing can
                 // straddle the cut (`]]>`, `\r\n`), and parse the rest again with more bytes.
-                handler.keep(run);
+                handler.keep(run.take());
                 let raw = text.as_bytes();
                 let safe = raw.len()
                     - raw
@@ -238,25 +291,24 @@ where
                         .count();
                 handler.check_text_chars(window, pos, &text[..safe])?;
                 handler.text(&text[..safe])?;
-                return Ok(Some(pos + safe));
+                return Ok(Slow::Done(Some(pos + safe)));
             }
             Ok(Event::Text(text)) if run.is_none() => {
                 handler.check_text_chars(window, pos, &text)?;
                 match text.into_inner() {
-                    Cow::Borrowed(raw) if handler.as_it_stands(raw) => run = Some(raw),
+                    Cow::Borrowed(raw) if handler.as_it_stands(raw) => *run = Some(raw),
                     raw => handler.text(&raw)?,
                 }
-                pos = end;
             }
             Ok(event) => {
                 if let Err(e) = check_chars(window, window.offset(end)) {
-                    handler.keep(run);
+                    handler.keep(run.take());
                     return Err(e);
                 }
                 if matches!(event, Event::DocType(_)) && handler.depth == 0 {
                     // quick-xml takes `<!doctype` in any case; expat only in capitals.
                     if !bytes[pos..].starts_with(b"<!DOCTYPE") {
-                        handler.keep(run);
+                        handler.keep(run.take());
                         return Err(handler.error_at_mark(
                             "a DOCTYPE declaration must be spelled '<!DOCTYPE', in capitals",
                         ));
@@ -270,13 +322,19 @@ where
                     }
                 }
                 if !handler.handle(event, target)? {
-                    return Ok(None);
+                    return Ok(Slow::Done(None));
                 }
-                pos = end;
             }
+        }
+        pos = end;
+        if hand_back && !bytes[pos..].starts_with(BOM) {
+            return Ok(Slow::Handed(pos));
         }
     }
 }
+
+/// The UTF-8 byte order mark.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
 
 /// The stream offset an error of the parser is about: where expat reports it.
 /// `from` is where the reader started in the window, `pos` where the failed event starts,
@@ -727,6 +785,47 @@ impl EventHandler {
         } else {
             target.send(&XmlEvent::Start { name, attrs })
         }
+    }
+
+    /// [`start`](Self::start) for a tag the fast path has read: not after the root element,
+    /// an ASCII name, attributes with ASCII names, distinct, within --max-attributes, values
+    /// that need no decoding, no attribute declarations. Sends it with the vector `attrs`,
+    /// which is given back empty, so tags cost no allocation.
+    #[inline]
+    fn start_checked<'w, S>(
+        &mut self,
+        name: &'w str,
+        attrs: &mut Vec<Attr<'w>>,
+        target: &mut S,
+    ) -> Result<()>
+    where
+        S: for<'a> Sink<XmlEvent<'a>> + ?Sized,
+    {
+        debug_assert!(!self.root_closed && checks::bad_name(name).is_none());
+        self.seen = Seen::Root;
+        let name = Cow::Borrowed(name);
+        if attrs.is_empty() {
+            return send_borrowed(
+                target,
+                XmlEvent::Start {
+                    name,
+                    attrs: Vec::new(),
+                },
+            );
+        }
+        let event = XmlEvent::Start {
+            name,
+            attrs: std::mem::take(attrs),
+        };
+        let sent = target.send(&event);
+        if let XmlEvent::Start {
+            attrs: mut kept, ..
+        } = event
+        {
+            kept.clear();
+            *attrs = kept;
+        }
+        sent
     }
 
     /// An attribute's value as SAX reports it (references replaced, whitespace normalised),

@@ -94,7 +94,7 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
 }
 
 /// The ASCII bytes a name may hold after its first character.
-static ASCII_NAME: [bool; 256] = {
+pub static ASCII_NAME: [bool; 256] = {
     let mut table = [false; 256];
     let mut b = 0;
     while b < 128 {

@@ -85,6 +85,16 @@ impl<R: Read> Window<R> {
         self.bad_char.filter(|&at| at < offset)
     }
 
+    /// The index in `bytes()` of the first character XML does not allow, or the window's
+    /// length if it holds none.
+    #[inline]
+    pub fn clean_len(&self) -> usize {
+        match self.bad_char {
+            Some(at) if at < self.offset(self.end) => at.saturating_sub(self.buf_offset) as usize,
+            _ => self.end,
+        }
+    }
+
     /// The offset of the first byte at or after `from` (an index in `bytes()`) that is not
     /// UTF-8, if one was read.
     pub fn invalid_utf8_from(&self, from: usize) -> Option<u64> {
