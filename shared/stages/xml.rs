@@ -708,6 +708,16 @@ impl EventHandler {
         Ok(())
     }
 
+    /// [`close`](Self::close) for an end tag the fast path has matched against the innermost
+    /// open element.
+    #[inline]
+    fn close_matched(&mut self) {
+        if let Some(start) = self.name_starts.pop() {
+            self.names.truncate(start);
+            self.depth -= 1;
+        }
+    }
+
     /// Counts an element opening, within `--max-depth` and `--max-token`.
     #[inline]
     fn open(&mut self, name: &str) -> Result<()> {

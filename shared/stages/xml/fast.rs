@@ -116,29 +116,83 @@ fn text<'w, R: Read>(
     pos: usize,
     run: &mut Option<&'w str>,
 ) -> Result<Option<usize>> {
-    let rest = &bytes[pos..];
-    let found = if rest.len() <= 16 || rest[..16].contains(&b'<') {
-        // The whitespace between two tags: a plain loop costs less than a vector search.
-        rest.iter().position(|&b| b == b'<' || b == b'&')
-    } else {
-        memchr::memchr2(b'<', b'&', rest)
-    };
-    let Some(len) = found else {
+    let Some(scan) = scan_text(&bytes[pos..]) else {
         return Ok(None); // Perhaps cut by the end of the window: quick-xml's cases.
     };
-    let raw = str_of(bytes, pos, pos + len);
+    let raw = str_of(bytes, pos, pos + scan.len);
     handler.mark = window.offset(pos);
-    if run.is_none() {
-        if handler.as_it_stands(raw) {
-            *run = Some(raw);
-        } else {
-            handler.text(raw)?;
-        }
+    if scan.gt {
+        // Perhaps a `]]>`: the general way, which looks (`as_it_stands` refuses a `>`).
+        handler.keep(run.take());
+        handler.text(raw)?;
+    } else if scan.cr {
+        // What `text` does with data inside the root element that holds no `>`.
+        handler.keep(run.take());
+        push_normalized(&mut handler.text, raw);
+        handler.check_text_size()?;
+    } else if run.is_none() && handler.text.is_empty() && raw.len() <= handler.limits.max_token {
+        // `as_it_stands`, whose search for `\r` and `>` the scan has done.
+        *run = Some(raw);
     } else {
         handler.keep(run.take());
         handler.text(raw)?;
     }
-    Ok(Some(pos + len))
+    Ok(Some(pos + scan.len))
+}
+
+/// What [`scan_text`] found: the length of the character data, and whether it holds a `\r`
+/// or a `>`.
+struct TextScan {
+    len: usize,
+    cr: bool,
+    gt: bool,
+}
+
+/// The character data at the start of `rest`, up to its first `<` or `&`, if it has one.
+///
+/// Most runs are a few bytes (whitespace between tags, a field's value): they are read eight
+/// bytes at a time, with the bytes sought found by the classic zero-byte test on a `u64`
+/// (exact for the first match, which is all that is used); longer ones by vector searches.
+#[inline]
+fn scan_text(rest: &[u8]) -> Option<TextScan> {
+    const SHORT: usize = 64;
+    let (mut i, mut cr, mut gt) = (0, 0u64, 0u64);
+    while let Some(chunk) = rest.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let stop = bytes_equal(x, b'<') | bytes_equal(x, b'&');
+        if stop != 0 {
+            // A false match can only stand above a true one: below the first stop, the
+            // marks for `\r` and `>` are true ones.
+            let below = (stop & stop.wrapping_neg()) - 1;
+            return Some(TextScan {
+                len: i + (stop.trailing_zeros() / 8) as usize,
+                cr: (cr | bytes_equal(x, b'\r') & below) != 0,
+                gt: (gt | bytes_equal(x, b'>') & below) != 0,
+            });
+        }
+        cr |= bytes_equal(x, b'\r');
+        gt |= bytes_equal(x, b'>');
+        i += 8;
+        if i == SHORT {
+            break;
+        }
+    }
+    let len = i + memchr::memchr2(b'<', b'&', &rest[i..])?;
+    let tail = &rest[i..len];
+    Some(TextScan {
+        len,
+        cr: cr != 0 || memchr::memchr(b'\r', tail).is_some(),
+        gt: gt != 0 || memchr::memchr(b'>', tail).is_some(),
+    })
+}
+
+/// The high bit of every byte of `x` that equals `b`, and perhaps of bytes above such a one.
+#[inline]
+fn bytes_equal(x: u64, b: u8) -> u64 {
+    const ONES: u64 = u64::from_le_bytes([1; 8]);
+    const HIGHS: u64 = u64::from_le_bytes([0x80; 8]);
+    let v = x ^ (ONES * u64::from(b));
+    v.wrapping_sub(ONES) & !v & HIGHS
 }
 
 /// `<![CDATA[...]]>` inside the root element.
@@ -154,8 +208,18 @@ fn cdata<R: Read>(
         return Ok(None);
     }
     let from = pos + OPEN.len();
-    let Some(len) = memchr::memmem::find(&bytes[from..], b"]]>") else {
-        return Ok(None);
+    // The first `]]>`: a `>` is rare in a section, so look for it, then at what precedes it
+    // (a memmem searcher costs more to build than this search takes).
+    let mut at = from;
+    let len = loop {
+        let Some(i) = memchr::memchr(b'>', &bytes[at..]) else {
+            return Ok(None);
+        };
+        let gt = at + i;
+        if gt >= from + 2 && bytes[gt - 2..gt] == *b"]]" {
+            break gt - 2 - from;
+        }
+        at = gt + 1;
     };
     let end = from + len + 3;
     if bytes[end..].starts_with(BOM) {
@@ -186,7 +250,11 @@ where
     let expected = &handler.names.as_bytes()[open..];
     let from = pos + 2;
     let to = from + expected.len();
-    if bytes.get(from..to) != Some(expected) {
+    // Names are short: a loop costs less than a call to `memcmp`.
+    let same = bytes
+        .get(from..to)
+        .is_some_and(|name| name.iter().zip(expected).all(|(a, b)| a == b));
+    if !same {
         return Ok(None);
     }
     let mut end = to;
@@ -202,7 +270,7 @@ where
         send_borrowed(target, XmlEvent::Text(Cow::Borrowed(text)))?;
     }
     handler.send_text(target)?;
-    handler.close(name)?;
+    handler.close_matched();
     handler.end(name, target)?;
     Ok(Some(end + 1))
 }
@@ -561,6 +629,23 @@ mod tests {
             );
         }
         Ok(())
+    }
+
+    proptest! {
+        /// The word-at-a-time search finds what a plain one finds, with the bytes next to the
+        /// sought ones (which the zero-byte test can mistake for them) among the input.
+        #[test]
+        fn text_scan_matches_a_plain_search(raw in prop::collection::vec(
+            prop::sample::select(&b"<&\r>a '=\x0c?%;\n"[..]), 0..150,
+        )) {
+            let plain = raw.iter().position(|&b| b == b'<' || b == b'&');
+            let scan = super::scan_text(&raw);
+            prop_assert_eq!(scan.as_ref().map(|s| s.len), plain);
+            if let (Some(scan), Some(len)) = (scan, plain) {
+                prop_assert_eq!(scan.cr, raw[..len].contains(&b'\r'));
+                prop_assert_eq!(scan.gt, raw[..len].contains(&b'>'));
+            }
+        }
     }
 
     proptest! {
