@@ -250,11 +250,7 @@ where
     let expected = &handler.names.as_bytes()[open..];
     let from = pos + 2;
     let to = from + expected.len();
-    // Names are short: a loop costs less than a call to `memcmp`.
-    let same = bytes
-        .get(from..to)
-        .is_some_and(|name| name.iter().zip(expected).all(|(a, b)| a == b));
-    if !same {
+    if !bytes.get(from..to).is_some_and(|name| same(name, expected)) {
         return Ok(None);
     }
     let mut end = to;
@@ -357,13 +353,28 @@ fn attribute<'w>(bytes: &'w [u8], at: usize, attrs: &mut Vec<Attr<'w>>) -> Optio
         return None;
     }
     let from = key_end + 2;
-    let len = memchr::memchr(quote, bytes.get(from..)?)?;
-    let value = &bytes[from..from + len];
-    if value.iter().any(|&b| PLAIN_VALUE[usize::from(b)] == 0) {
-        return None;
+    // One pass to the closing quote: values are short, and a plain value holds none of the
+    // bytes the table stops at but the other quote.
+    let mut end = from;
+    loop {
+        let b = *bytes.get(end)?;
+        if VALUE_STOP[usize::from(b)] {
+            if b == quote {
+                break;
+            }
+            if b != b'"' && b != b'\'' {
+                return None;
+            }
+        }
+        end += 1;
     }
+    let len = end - from;
     let key = str_of(bytes, at, key_end);
-    if attrs.len() == MAX_ATTRS || attrs.iter().any(|a| a.name == key) {
+    if attrs.len() == MAX_ATTRS
+        || attrs
+            .iter()
+            .any(|a| same(a.name.as_bytes(), key.as_bytes()))
+    {
         return None;
     }
     attrs.push(Attr {
@@ -401,17 +412,23 @@ fn is_space(b: u8) -> bool {
     matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
-/// The bytes an attribute value may hold on the fast path (1) or not (0): no reference, no
-/// `<`, no `>`, no whitespace that normalising would turn into a space. Bytes 0x80 and up are
-/// parts of characters the window's UTF-8 check has passed.
-static PLAIN_VALUE: [u8; 256] = {
-    let mut table = [1u8; 256];
-    table[b'&' as usize] = 0;
-    table[b'<' as usize] = 0;
-    table[b'>' as usize] = 0;
-    table[b'\t' as usize] = 0;
-    table[b'\r' as usize] = 0;
-    table[b'\n' as usize] = 0;
+/// True when the two (short) names are the same: a loop costs less than a call to `memcmp`.
+#[inline]
+fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x == y)
+}
+
+/// The bytes a scan of an attribute value stops at: the quotes, and what a value on the fast
+/// path may not hold (a reference, `<`, `>`, whitespace that normalising would turn into a
+/// space). Bytes 0x80 and up are parts of characters the window's UTF-8 check has passed.
+static VALUE_STOP: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut i = 0;
+    let stops = *b"\"'&<>\t\r\n";
+    while i < stops.len() {
+        table[stops[i] as usize] = true;
+        i += 1;
+    }
     table
 };
 
