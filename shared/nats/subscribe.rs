@@ -120,6 +120,8 @@ pub fn run_subscribe(stage: &str, nats: &NatsArgs, opts: &SubOptions) -> Result<
         subject: opts.subject.clone(),
         trim: opts.trim,
         acked_since_trim: 0,
+        acked_seq: 0,
+        own_floor: 0,
     };
     let consumed = rt.block_on(c.run());
     let Consume { jobs, inflight, .. } = c;
@@ -312,6 +314,11 @@ struct Consume {
     subject: String,
     trim: bool,
     acked_since_trim: usize,
+    /// The highest stream sequence this consumer acknowledged, and its ack floor as the
+    /// server last reported it: acknowledgements are not waited for, so a trim may run
+    /// before the server has counted them, and must run again until it has.
+    acked_seq: u64,
+    own_floor: u64,
 }
 
 /// What to do after a message.
@@ -377,8 +384,10 @@ impl Consume {
                     if trouble.is_some_and(|t| t.elapsed() > self.retry_for) {
                         return Err(self.gave_up("no answer from the server"));
                     }
-                    if self.trim && self.acked_since_trim > 0 {
-                        // A stream smaller than a batch of acknowledgements must not wait.
+                    if self.trim && (self.acked_since_trim > 0 || self.own_floor < self.acked_seq) {
+                        // A stream smaller than a batch of acknowledgements must not wait, nor
+                        // one trimmed before the server had counted the last of them (then a
+                        // publisher waiting on the full stream would wait for ever).
                         self.acked_since_trim = 0;
                         let _ = self.trim_stream().await;
                     }
@@ -434,6 +443,9 @@ impl Consume {
         if let Some(group) = self.inflight.pop_front() {
             self.acked_since_trim += group.len();
             for m in group {
+                if let Ok(info) = m.info() {
+                    self.acked_seq = self.acked_seq.max(info.stream_sequence);
+                }
                 // A lost acknowledgement only means a redelivery, which offsets skip.
                 let _ = m.ack().await;
             }
@@ -451,10 +463,14 @@ impl Consume {
     /// publisher blocked on a full stream go on: the bound is on unconsumed data.
     async fn trim_stream(&mut self) -> Result<()> {
         let mut floor = u64::MAX;
+        let mut own = self.acked_seq; // (if this consumer is not listed: nothing to wait for)
         let mut consumers = self.stream.consumers();
         while let Some(info) = consumers.next().await {
             let info = info.map_err(|e| fail(e.to_string()))?;
             floor = floor.min(info.ack_floor.stream_sequence);
+            if info.name == self.durable {
+                own = info.ack_floor.stream_sequence;
+            }
         }
         for (name, p) in &mut self.producers {
             let upto = floor.saturating_add(1).min(p.last_seq);
@@ -468,6 +484,8 @@ impl Consume {
                 p.trimmed = upto - 1;
             }
         }
+        // Only now: a trim that failed half-way is tried again at the next tick.
+        self.own_floor = own;
         Ok(())
     }
 
