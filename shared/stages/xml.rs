@@ -1081,9 +1081,9 @@ mod tests {
     }
 
     /// Hands out at most `step` bytes per read, so events are cut at every possible place.
-    struct Trickle<'d> {
-        doc: &'d [u8],
-        step: usize,
+    pub(super) struct Trickle<'d> {
+        pub doc: &'d [u8],
+        pub step: usize,
     }
 
     impl Read for Trickle<'_> {

@@ -434,27 +434,11 @@ static VALUE_STOP: [bool; 256] = {
 
 #[cfg(test)]
 mod tests {
-    use std::io::Read;
-
     use proptest::prelude::*;
 
+    use super::super::tests::Trickle;
     use super::super::{parse_with, XmlLimits};
     use crate::stages::printer::Printer;
-
-    /// Hands out at most `step` bytes per read, so tokens are cut at every possible place.
-    struct Trickle<'d> {
-        doc: &'d [u8],
-        step: usize,
-    }
-
-    impl Read for Trickle<'_> {
-        fn read(&mut self, out: &mut [u8]) -> std::io::Result<usize> {
-            let n = self.step.min(out.len()).min(self.doc.len());
-            out[..n].copy_from_slice(&self.doc[..n]);
-            self.doc = &self.doc[n..];
-            Ok(n)
-        }
-    }
 
     /// Everything co-xml delivers for `doc` (the events in the seed's notation, those before
     /// an error too) and its error (message, line:column, byte offset), read `step` bytes at
