@@ -758,10 +758,7 @@ impl EventHandler {
         }
         let mut attrs = Vec::new();
         // Most tags have no attributes: do not start the attribute parser for them.
-        let none = start
-            .attributes_raw()
-            .bytes()
-            .all(|b| matches!(b, b' ' | b'\t' | b'\r' | b'\n'));
+        let none = start.attributes_raw().bytes().all(checks::is_space);
         for attr in start.attributes().take(if none { 0 } else { usize::MAX }) {
             if attrs.len() == self.limits.max_attributes {
                 let message = format!(

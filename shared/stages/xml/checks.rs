@@ -77,8 +77,7 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
     // Nearly every name is ASCII letters, digits and a few signs: settle those bytewise, by
     // table (one load per byte; a start tag's name is checked at every start tag).
     if let Some((&first, rest)) = name.as_bytes().split_first() {
-        let start = first.is_ascii_alphabetic() || first == b'_' || first == b':';
-        if start && rest.iter().all(|&b| ASCII_NAME[usize::from(b)]) {
+        if is_ascii_name_start(first) && rest.iter().all(|&b| ASCII_NAME[usize::from(b)]) {
             return None;
         }
     }
@@ -91,6 +90,18 @@ pub fn bad_name(name: &str) -> Option<&'static str> {
         Some(_) if chars.all(is_name_char) => None,
         Some(_) => Some("a name with a character names cannot hold"),
     }
+}
+
+/// True for an ASCII byte a name may start with.
+#[inline]
+pub fn is_ascii_name_start(b: u8) -> bool {
+    b.is_ascii_alphabetic() || b == b'_' || b == b':'
+}
+
+/// True for a byte of XML's white space (`S`: space, tab, CR, LF).
+#[inline]
+pub fn is_space(b: u8) -> bool {
+    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// The ASCII bytes a name may hold after its first character.

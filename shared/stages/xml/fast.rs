@@ -33,6 +33,7 @@ use crate::error::Result;
 use crate::event::{Attr, XmlEvent};
 use crate::sink::Sink;
 
+use super::checks::{is_ascii_name_start, is_space, ASCII_NAME};
 use super::position::Window;
 use super::{push_normalized, send_borrowed, EventHandler};
 
@@ -391,12 +392,12 @@ fn attribute<'w>(bytes: &'w [u8], at: usize, attrs: &mut Vec<Attr<'w>>) -> Optio
 #[inline]
 fn ascii_name(bytes: &[u8], at: usize) -> Option<usize> {
     let first = *bytes.get(at)?;
-    if !(first.is_ascii_alphabetic() || first == b'_' || first == b':') {
+    if !is_ascii_name_start(first) {
         return None;
     }
     let mut end = at + 1;
     while let Some(&b) = bytes.get(end) {
-        if super::checks::ASCII_NAME[usize::from(b)] {
+        if ASCII_NAME[usize::from(b)] {
             end += 1;
         } else if is_space(b) || b == b'>' || b == b'/' || b == b'=' {
             return Some(end);
@@ -405,11 +406,6 @@ fn ascii_name(bytes: &[u8], at: usize) -> Option<usize> {
         }
     }
     None
-}
-
-#[inline]
-fn is_space(b: u8) -> bool {
-    matches!(b, b' ' | b'\t' | b'\r' | b'\n')
 }
 
 /// True when the two (short) names are the same: a loop costs less than a call to `memcmp`.
