@@ -4,6 +4,7 @@ decoder agreeing with the careful one on damaged frames (same events, same messa
 import io
 import os
 import random
+import re
 import sys
 import unittest
 
@@ -115,6 +116,57 @@ class RoundTrips(unittest.TestCase):
         payload = payloads(data)
         for _ in range(2):
             self.assertEqual(decode(payload, len(events)), (events, None))
+
+    def test_frames_that_start_with_a_rarer_shape_or_change_shape_decode_exactly(self):
+        # The decoder splits a frame by the shape that took most of the last one: frames
+        # whose first record is of a rarer shape (same count or another), then a stream
+        # whose records all change shape, then change back; each frame checked alone, in
+        # order, against the careful decoder.
+        rng = random.Random(17)
+        usual = ("id", "route", "direction")
+        rare = [("id", "route", "actualRoute", "direction"), ("id", "run", "direction")]
+        other = ("x", "y")
+        values = ["", "22", "North Bound", "a\tb", "y" * 40]
+        frames = []
+        for n in range(60):
+            names = other if 20 <= n < 30 else usual
+            shapes = [names] * 40 + [rng.choice(rare) for _ in range(3)]
+            rng.shuffle(shapes)
+            if n % 3 == 0:
+                shapes.insert(0, rng.choice(rare))
+            frames.append([{k: rng.choice(values) for k in s} for s in shapes])
+        decode = codec.decoder("records")
+        shapes = {}  # the fast path on its own, without the careful decoder behind it
+        for n, events in enumerate(frames):
+            payload = payloads(stream("records", events))
+            with self.subTest(frame=n):
+                self.assertEqual(decode(payload, len(events)), (events, None))
+                fast = codec._ascii_records(payload, len(events), shapes)
+                self.assertEqual(fast, (events, len(payload)))
+
+    def test_possessive_and_plain_value_runs_split_alike(self):
+        # Python 3.11 takes the possessive run (`[ -~]*+`), older ones the plain one: the two
+        # patterns must cut every frame the same way, matches and gaps alike.
+        if codec._FIELD == "(.)([ -~]*)":
+            self.skipTest("this Python has no possessive quantifiers")
+        rng = random.Random(19)
+        names = ("id", "route", "x" * 31)
+        make = lambda field: re.compile(  # noqa: E731
+            re.escape(chr(len(names))) + "".join(re.escape(chr(len(n)) + n) + field for n in names),
+            re.DOTALL,
+        )
+        plain, possessive = make("(.)([ -~]*)"), make("(.)([ -~]*+)")
+        alphabet = "ab \t\x00\x03\x02" + "".join(chr(len(n)) for n in names)
+        for _ in range(300):
+            events = [
+                {k: "".join(rng.choice(alphabet) for _ in range(rng.randrange(5))) for k in names}
+                for _ in range(1 + rng.randrange(6))
+            ]
+            text = payloads(stream("records", events)).decode("latin-1")
+            if rng.random() < 0.5:
+                cut = rng.randrange(len(text))
+                text = text[:cut] + rng.choice(alphabet) + text[cut + 1 :]
+            self.assertEqual(possessive.split(text), plain.split(text))
 
     def test_large_batches_are_split_into_frames(self):
         events = ["x" * 1000] * 100
