@@ -145,7 +145,7 @@ def main(records, bin_dir):
     wall, cpu = stage_start(records, bin_dir)
     print("    (3) includes starting the stage once: %.0f ms wall, %.0f ms CPU "
           "(an empty stream through the same pipe)" % (wall * 1e3, cpu * 1e3))
-    show("(0) for scale: C pickle, dumps+loads 256 records at a time, one process",
+    show("(0) for scale: C pickle, dumps+loads, 256 at a time",
          link("pickle-batches", records), one)
     print(load())
 
