@@ -54,9 +54,10 @@ bench-records:
     bash benches/records/run.sh
 
 # Python stages: records/s through a copipe link and a Python pass-through stage, beside the
-# seed's pickle link.
+# seed's pickle link; then the record stages' MB/s beside jq and Python's json and csv.
 bench-python:
     bash benches/python/run.sh
+    bash benches/records/run.sh
 
 # Mutation fuzzing of every frame-reading stage (issue 15): INPUTS mutated streams, printing
 # inputs tried, panics, hangs and wrong accepts. Not part of `cargo test`; run it niced.
