@@ -258,6 +258,104 @@ fn printer_and_grep_match_the_rust_ones() {
     assert_eq!(py.stdout, rust.stdout);
 }
 
+#[test]
+fn the_seeds_threaded_example_prints_what_the_rust_pipe_prints() {
+    // cothread.py is the seed's cothread hook-up: buses_to_dicts, then threaded(two
+    // filter_on_field and bus_locations), one Python stage whose printer runs in a thread.
+    let dir = tempfile::tempdir().unwrap();
+    let files = [
+        root().join("examples/data/allroutes.xml"),
+        snapshot(dir.path(), 3000, 4),
+    ];
+    for file in &files {
+        let file = file.to_str().unwrap();
+        let out = pipeline(
+            vec![cmd("co-xml", &[file]), python(&example("cothread"), &[])],
+            b"",
+        );
+        assert!(out.all_ok(), "{:?}", out.stderrs);
+        let rust = rust_pipe(file);
+        assert!(rust.len() > 100, "{file}: the pipe should print buses");
+        assert_eq!(out.stdout, rust, "{file}");
+    }
+}
+
+#[test]
+fn a_failure_in_a_threaded_target_is_one_line_after_what_came_before() {
+    // The second bus has no latitude: bus_locations raises KeyError in the thread. The line
+    // printed before it arrives; the stage reports the error on one line, naming where it
+    // happened, and exits 1 (the seed's thread would die with a traceback, its stage exit 0).
+    let dir = tempfile::tempdir().unwrap();
+    let xml = dir.path().join("buses.xml");
+    let bus = |id: u32, fields: &str| {
+        format!(
+            "<bus><id>{id}</id><route>22</route><direction>North Bound</direction>{fields}</bus>"
+        )
+    };
+    let text = format!(
+        "<buses>{}{}{}</buses>",
+        bus(1, "<latitude>41.1</latitude><longitude>-87.1</longitude>"),
+        bus(2, "<longitude>-87.2</longitude>"),
+        bus(3, "<latitude>41.3</latitude><longitude>-87.3</longitude>"),
+    );
+    std::fs::write(&xml, text).unwrap();
+    let out = pipeline(
+        vec![
+            cmd("co-xml", &[xml.to_str().unwrap()]),
+            python(&example("cothread"), &[]),
+        ],
+        b"",
+    );
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        "22,1,\"North Bound\",41.1,-87.1\n"
+    );
+    assert_eq!(out.statuses[1].code(), Some(1), "{:?}", out.stderrs);
+    let err = &out.stderrs[1];
+    assert_eq!(err.lines().count(), 1, "{err}");
+    assert!(
+        err.starts_with("cothread.py: error: KeyError: 'latitude' (bus_locations.py line "),
+        "{err}"
+    );
+}
+
+#[test]
+fn the_seeds_broadcast_example_prints_each_line_once_per_pattern_in_it() {
+    // cobroadcast.py: broadcast([grep(p, printer()) for p in PATTERNS]), the seed's example.
+    let log = root().join("examples/data/access-log");
+    let text = std::fs::read_to_string(&log).unwrap();
+    for patterns in [&[][..], &["GET", "dabeaz", "python"][..]] {
+        let shown = if patterns.is_empty() {
+            &["python", "ply", "swig"][..]
+        } else {
+            patterns
+        };
+        let mut expected = String::new();
+        for line in text.lines() {
+            for pattern in shown {
+                if line.contains(pattern) {
+                    expected.push_str(line);
+                    expected.push('\n');
+                }
+            }
+        }
+        let out = pipeline(
+            vec![
+                cmd("co-lines", &[log.to_str().unwrap()]),
+                python(&example("cobroadcast"), patterns),
+            ],
+            b"",
+        );
+        assert!(out.all_ok(), "{:?}", out.stderrs);
+        assert!(expected.lines().count() > 200, "{patterns:?}");
+        assert_eq!(
+            String::from_utf8_lossy(&out.stdout),
+            expected,
+            "{patterns:?}"
+        );
+    }
+}
+
 /// `copipe run -e SPEC`: (status, stdout, stderr).
 fn copipe_run(spec: &str) -> (Option<i32>, String, String) {
     let out = cmd("copipe", &["run", "-e", spec])

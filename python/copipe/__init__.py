@@ -20,7 +20,8 @@ __version__ = "0.1.0"
 from .errors import CopipeError, UsageError  # noqa: E402
 from .kinds import ANY, LINES, NONE, RECORDS, TEXT, XML  # noqa: E402
 from .wire import FrameReader, FrameWriter  # noqa: E402
-from .coroutine import coroutine, recvfrom, sendto  # noqa: E402
+from .coroutine import broadcast, coroutine, recvfrom, sendto  # noqa: E402
+from .threaded import threaded  # noqa: E402
 from .stage import stage  # noqa: E402
 
 __all__ = [
@@ -34,8 +35,10 @@ __all__ = [
     "FrameReader",
     "FrameWriter",
     "UsageError",
+    "broadcast",
     "coroutine",
     "recvfrom",
     "sendto",
     "stage",
+    "threaded",
 ]

@@ -9,6 +9,7 @@ flows down: ``recvfrom`` calls ``target.close()`` at the end-of-stream marker, a
 
 import functools
 import signal
+import threading
 
 from . import errors, kinds
 from .wire import DEFAULT_MAX_FRAME, FrameReader, FrameWriter
@@ -18,6 +19,10 @@ from . import codec
 # buffer while the pipeline is idle (and bulk pipelines still write whole batches).
 _open_writers = []
 _stop = [False]
+# Held while a stage's output is touched from outside the main thread's own sends: by a
+# ``threaded`` worker around each send, and by ``flush_writers`` and a failing stage's last
+# delivery, so a writer is never flushed in the middle of a worker's write.
+io_lock = threading.RLock()
 
 
 def coroutine(func):
@@ -34,11 +39,26 @@ def coroutine(func):
 
 def flush_writers():
     """Pushes out what every open ``sendto`` has batched (and any printed text)."""
-    for writer in _open_writers:
-        writer.flush()
     import sys
 
-    sys.stdout.flush()
+    with io_lock:
+        for writer in _open_writers:
+            writer.flush()
+        sys.stdout.flush()
+
+
+@coroutine
+def broadcast(targets):
+    """The seed's ``broadcast(targets)``: sends every item to each target in turn. Closing it
+    closes every target (the seed's never closes them, so close would not flow down)."""
+    try:
+        while True:
+            item = (yield)
+            for target in targets:
+                target.send(item)
+    except GeneratorExit:
+        for target in targets:
+            target.close()
 
 
 def _infer_kind(event):

@@ -23,7 +23,8 @@ import sys
 import traceback
 
 from . import __version__, errors, kinds
-from .coroutine import _open_writers, recvfrom, sendto, stop_on_interrupt
+from .threaded import close_all, drain_all
+from .coroutine import _open_writers, io_lock, recvfrom, sendto, stop_on_interrupt
 from .wire import DEFAULT_MAX_FRAME, FrameReader
 
 STATS_FILE_ENV = "COPIPE_STATS_FILE"
@@ -102,6 +103,7 @@ def _first_line(doc):
 
 def _run(name, build, values, input, output, options, links):
     """Opens the links, builds the coroutine, runs it; returns the exit status."""
+    unraised = _catch_unraisable()
     reader = None
     if input in _FRAMES:
         fd, label = _open_input(getattr(options, "input", None))
@@ -123,8 +125,27 @@ def _run(name, build, values, input, output, options, links):
         recvfrom(reader, pipeline, expected, name)
     elif pipeline is not None:
         pipeline.close()
+    close_all()
+    if unraised:
+        raise unraised[0]
     sys.stdout.flush()
     return 0
+
+
+def _catch_unraisable():
+    """The seed's coroutines do not close their targets: closing one lets the garbage
+    collector finalise the next, which closes it (so ``sendto`` still writes its end marker).
+    An exception raised there (a ``threaded`` target's failure, a write that fails) would be
+    printed as "Exception ignored" and lost; kept instead, it is raised once the input has
+    ended, and reported on one line like any other. Returns the list they are kept in."""
+    unraised = []
+
+    def keep(unraisable):
+        if unraisable.exc_value is not None:
+            unraised.append(unraisable.exc_value)
+
+    sys.unraisablehook = keep
+    return unraised
 
 
 def _text_output(path):
@@ -180,15 +201,21 @@ def _report(name, e):
     if isinstance(e, SystemExit):
         return e.code if isinstance(e.code, int) else 1
     if isinstance(e, BrokenPipeError):
-        for writer in _open_writers:
-            writer.abandon()
+        with io_lock:
+            for writer in _open_writers:
+                writer.abandon()
         return 0
-    for writer in list(_open_writers):
-        try:
-            writer.flush(skip_bad=True)  # deliver what was produced before the failure,
-        except BaseException:
-            pass
-        writer.abandon()  # but no end-of-stream marker: the next stage reports the failure
+    try:
+        drain_all()  # what threaded stages had queued reaches the writers too
+    except BaseException:
+        pass
+    with io_lock:
+        for writer in list(_open_writers):
+            try:
+                writer.flush(skip_bad=True)  # deliver what was produced before the failure,
+            except BaseException:
+                pass
+            writer.abandon()  # but no end-of-stream marker: the next stage reports the failure
     if isinstance(e, errors.CopipeError):
         message, code = str(e), e.exit_code
     elif isinstance(e, KeyboardInterrupt):

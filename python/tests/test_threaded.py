@@ -1,0 +1,136 @@
+"""The seed's ``broadcast`` and ``threaded`` (Part 3), as the package has them: close flows
+down through both, ``threaded`` keeps order, bounds its queue, joins on close, and raises its
+target's failure in the sender."""
+
+import os
+import sys
+import threading
+import time
+import unittest
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
+
+from copipe import broadcast, coroutine, threaded  # noqa: E402
+
+DEADLINE = 30.0
+
+
+def wait_until(condition, what):
+    """Polls ``condition`` until it holds (a generous deadline: machines are busy)."""
+    end = time.monotonic() + DEADLINE
+    while not condition():
+        if time.monotonic() > end:
+            raise AssertionError("timed out waiting for " + what)
+        time.sleep(0.001)
+
+
+@coroutine
+def collector(got, threads=None, closed=None, fail_at=None, gate=None):
+    """Appends what it is sent to ``got`` (and the sending thread to ``threads``); raises at
+    item ``fail_at``; waits for ``gate`` before each item; sets ``closed`` on close."""
+    try:
+        while True:
+            item = (yield)
+            if gate is not None:
+                gate.wait()
+            if fail_at is not None and item == fail_at:
+                raise KeyError("route")
+            got.append(item)
+            if threads is not None:
+                threads.add(threading.get_ident())
+    except GeneratorExit:
+        if closed is not None:
+            closed.set()
+
+
+class Broadcast(unittest.TestCase):
+    def test_every_target_gets_every_item_in_turn_and_close_reaches_all(self):
+        order = []
+        closed = [threading.Event() for _ in range(3)]
+        targets = [collector(order, closed=closed[n]) for n in range(3)]
+        b = broadcast(targets)
+        for item in ("a", "b"):
+            b.send(item)
+        self.assertEqual(order, ["a", "a", "a", "b", "b", "b"])
+        self.assertFalse(any(c.is_set() for c in closed))
+        b.close()
+        self.assertTrue(all(c.is_set() for c in closed))
+
+
+class Threaded(unittest.TestCase):
+    def test_items_arrive_in_order_from_another_thread_and_close_joins(self):
+        got, threads, closed = [], set(), threading.Event()
+        target = collector(got, threads, closed)  # held here: only close() can close it
+        t = threaded(target, capacity=8)
+        items = list(range(1000))
+        for item in items:
+            t.send(item)
+        t.close()  # returns only once everything reached the target and it was closed
+        self.assertEqual(got, items)
+        self.assertTrue(closed.is_set())
+        self.assertEqual(len(threads), 1)
+        self.assertNotIn(threading.get_ident(), threads)
+
+    def test_the_queue_is_bounded_a_fast_sender_waits(self):
+        got, gate = [], threading.Event()
+        t = threaded(collector(got, gate=gate), capacity=3)
+        sent = []
+
+        def sender():
+            for item in range(50):
+                t.send(item)
+                sent.append(item)
+
+        s = threading.Thread(target=sender)
+        s.start()
+        try:
+            # The target holds item 0 at the gate and 3 wait in the queue: the sender has
+            # put 4 and must wait for room for the 5th.
+            wait_until(lambda: len(sent) == 4, "the sender to fill the queue")
+            s.join(0.3)
+            self.assertTrue(s.is_alive())
+            self.assertEqual(len(sent), 4)
+        finally:
+            gate.set()
+            s.join(DEADLINE)
+        t.close()
+        self.assertEqual(got, list(range(50)))
+
+    def test_a_failing_target_is_raised_in_the_sender_and_never_blocks_it(self):
+        got = []
+        t = threaded(collector(got, fail_at=5), capacity=2)
+        with self.assertRaises(KeyError) as caught:
+            for item in range(10_000):  # far more than the queue holds
+                t.send(item)
+            t.close()
+        self.assertEqual(caught.exception.args, ("route",))
+        self.assertEqual(got, [0, 1, 2, 3, 4])  # what came before the failure arrived
+        with self.assertRaises(StopIteration):
+            t.send("after")  # like any coroutine that raised: finished
+
+    def test_a_failure_at_the_last_item_comes_out_of_close(self):
+        got = []
+        t = threaded(collector(got, fail_at="last"))
+        t.send("first")
+        t.send("last")
+        with self.assertRaises(KeyError):
+            t.close()
+        self.assertEqual(got, ["first"])
+
+    def test_close_flows_down_through_broadcast_into_threads(self):
+        got = [[], []]
+        closed = [threading.Event(), threading.Event()]
+        b = broadcast([threaded(collector(got[n], closed=closed[n])) for n in range(2)])
+        for item in "abc":
+            b.send(item)
+        b.close()
+        self.assertEqual(got, [list("abc"), list("abc")])
+        self.assertTrue(all(c.is_set() for c in closed))
+
+    def test_capacity_below_one_is_refused(self):
+        with self.assertRaises(ValueError):
+            threaded(collector([]), capacity=0)
+
+
+if __name__ == "__main__":
+    unittest.main()
