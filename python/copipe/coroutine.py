@@ -37,10 +37,17 @@ def coroutine(func):
     return start
 
 
+# Called by flush_writers before it flushes: threaded's waits until its workers have sent
+# on everything queued, so what a thread writes is flushed too.
+_before_flush = []
+
+
 def flush_writers():
     """Pushes out what every open ``sendto`` has batched (and any printed text)."""
     import sys
 
+    for wait in _before_flush:
+        wait()  # not holding io_lock: a worker takes it to send
     with io_lock:
         for writer in _open_writers:
             writer.flush()

@@ -13,13 +13,15 @@ The seed's version has three sharp edges, each smoothed here:
   next ``send`` or at ``close``, so a stage reports it on one line like any other error.
 
 The thread sends while holding ``io_lock``, so the stage driver's flushes of the outputs
-(when the input is idle, and on a failure) never interleave with a write of the thread's.
+(when the input is idle, and on a failure) never interleave with a write of the thread's; and
+before the driver flushes because its input is idle, it waits until every thread has sent on
+what it was given, so nothing sits in a queue while the pipeline waits.
 """
 
 import queue
 import threading
 
-from .coroutine import coroutine, io_lock
+from .coroutine import _before_flush, coroutine, io_lock
 
 DEFAULT_CAPACITY = 1024
 
@@ -58,6 +60,17 @@ def close_all():
         raise first
 
 
+def _wait_all():
+    """Waits until every live worker has sent on what was queued so far (outermost first: a
+    worker may feed another). The stage driver flushes its outputs after this when its input
+    is idle, so an item never waits in a thread's queue while the pipeline is idle."""
+    for worker in reversed(list(_live)):
+        worker.queue.join()
+
+
+_before_flush.append(_wait_all)
+
+
 def drain_all():
     """Lets every live worker send what it has queued, without closing its target: what a
     failing stage calls before it delivers what was produced (no end-of-stream marker)."""
@@ -81,6 +94,7 @@ class _Worker:
 
     def _run(self):
         get, send = self.queue.get, self.target.send
+        done = self.queue.task_done
         while True:
             item = get()
             if item is _CLOSE or item is _DRAIN:
@@ -91,6 +105,7 @@ class _Worker:
                         send(item)
                 except BaseException as e:  # raised in the sender instead
                     self.failure = e
+            done()
         if item is _CLOSE and self.failure is None:
             try:
                 with io_lock:

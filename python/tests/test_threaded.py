@@ -3,14 +3,19 @@ down through both, ``threaded`` keeps order, bounds its queue, joins on close, a
 target's failure in the sender."""
 
 import os
+import queue
+import subprocess
 import sys
+import tempfile
 import threading
 import time
 import unittest
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), ".."))
 
-from copipe import broadcast, coroutine, threaded  # noqa: E402
+from copipe import FrameReader, FrameWriter, broadcast, coroutine, threaded  # noqa: E402
+
+PACKAGE = os.path.join(os.path.dirname(os.path.abspath(__file__)), "..")
 
 DEADLINE = 30.0
 
@@ -130,6 +135,54 @@ class Threaded(unittest.TestCase):
     def test_capacity_below_one_is_refused(self):
         with self.assertRaises(ValueError):
             threaded(collector([]), capacity=0)
+
+
+STAGE = """
+import sys
+sys.path.insert(0, %r)
+from copipe import LINES, coroutine, stage, threaded
+
+@coroutine
+def upper(target):
+    while True:
+        target.send((yield).upper())
+
+stage(lambda target: threaded(upper(target)), input=LINES, output=LINES)
+"""
+
+
+class InAStage(unittest.TestCase):
+    def test_what_a_thread_sent_is_flushed_while_the_input_is_idle(self):
+        # A stage flushes its output when its input has nothing more for now: what its
+        # thread was given must be out too, not left in the thread's queue or its writer's
+        # batch until more input comes.
+        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
+            script.write(STAGE % PACKAGE)
+        proc = subprocess.Popen(
+            [sys.executable, script.name], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+        )
+        try:
+            events = queue.Queue()
+            reader = threading.Thread(
+                target=lambda: [events.put(e) for e in FrameReader(proc.stdout)], daemon=True
+            )
+            reader.start()
+            writer = FrameWriter(proc.stdin, "lines")
+            for line in ("python", "generators"):
+                writer.write(line)
+                writer.flush()  # and no more input for now
+                self.assertEqual(events.get(timeout=DEADLINE), line.upper())
+            writer.close()
+            proc.stdin.close()
+            self.assertEqual(proc.wait(DEADLINE), 0)
+            reader.join(DEADLINE)
+            self.assertTrue(events.empty())
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+                proc.wait()
+            proc.stdout.close()
+            os.unlink(script.name)
 
 
 if __name__ == "__main__":
