@@ -156,10 +156,14 @@ class InAStage(unittest.TestCase):
         # A stage flushes its output when its input has nothing more for now: what its
         # thread was given must be out too, not left in the thread's queue or its writer's
         # batch until more input comes.
-        with tempfile.NamedTemporaryFile("w", suffix=".py", delete=False) as script:
-            script.write(STAGE % PACKAGE)
+        # A directory of its own: the script's directory comes first on sys.path.
+        scratch = tempfile.TemporaryDirectory()
+        self.addCleanup(scratch.cleanup)
+        script = os.path.join(scratch.name, "upper_stage.py")
+        with open(script, "w") as f:
+            f.write(STAGE % PACKAGE)
         proc = subprocess.Popen(
-            [sys.executable, script.name], stdin=subprocess.PIPE, stdout=subprocess.PIPE
+            [sys.executable, script], stdin=subprocess.PIPE, stdout=subprocess.PIPE
         )
         try:
             events = queue.Queue()
@@ -181,8 +185,8 @@ class InAStage(unittest.TestCase):
             if proc.poll() is None:
                 proc.kill()
                 proc.wait()
+            proc.stdin.close()
             proc.stdout.close()
-            os.unlink(script.name)
 
 
 if __name__ == "__main__":
