@@ -1,12 +1,12 @@
 #!/usr/bin/env python3
-"""pyos: the seed's coroutine "operating system" (Part 7), ported to Python 3.
+"""pyos: the seed's coroutine "operating system" (Part 7), in Python 3.
 
-This is the reference the Rust scheduler (copipe::sched) is checked against: the seed's
-Task, Scheduler, SystemCall, GetTid, NewTask, KillTask and WaitTask are kept as the seed
-writes them (the ready queue is the seed's queue.Queue), with only the Python 2 -> 3 changes
-(print(), range, queue). The extensions the course goes on to (and the Rust port has) follow:
-ReadWait/WriteWait with select() polling in an I/O task, Beazley's trampolining Task for
-subroutines, and (our own addition, same semantics as the Rust port) Send/Recv by task id.
+This is the reference the Rust scheduler (copipe::sched) is checked against. The OS itself
+is the Python package's copipe.sched (python/copipe/sched.py: the seed's Task, Scheduler,
+SystemCall, GetTid, NewTask, KillTask and WaitTask, with the course's ReadWait/WriteWait,
+trampolining, and Send/Recv); this script runs the seed's programs on it, the course's
+echo server, and the benchmark, where the package's deque ready queue is measured beside
+the seed's own queue.Queue (SeedQueueScheduler below).
 
 Usage:
     pyos.py scenario NAME     print one scenario's output (names: see SCENARIOS)
@@ -16,287 +16,55 @@ Usage:
                               scheduler micro-benchmarks, one "key value" line each
 """
 
-import collections
 import os
-import select
 import socket
 import sys
 import time
-import types
 from queue import Queue
+
+sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "..", "python"))
+
+from copipe.sched import (  # noqa: E402
+    GetTid,
+    KillTask,
+    NewTask,
+    ReadWait,
+    Recv,
+    Scheduler,
+    Send,
+    Task,
+    WaitTask,
+    WriteWait,
+)
 
 # The scenarios print through out(): stdout by default, or a counting writer that stops
 # the infinite first Scheduler example after a number of lines.
 out = print
 
 
-# ------------------------------------------------------------
-#                       == Task ==
-# ------------------------------------------------------------
-class Task(object):
-    """The seed's Task, with Beazley's trampolining run() (the course's next step).
-
-    For the seed's own scenarios (a task yields None or a SystemCall) it behaves exactly
-    as the seed's `return self.target.send(self.sendval)`.
-    """
-
-    taskid = 0
-
-    def __init__(self, target):
-        Task.taskid += 1
-        self.tid = Task.taskid   # Task ID
-        self.target = target     # Target coroutine
-        self.sendval = None      # Value to send
-        self.stack = []          # Call stack (trampolining)
-
-    # Run a task until it hits the next yield statement
-    def run(self):
-        while True:
-            try:
-                result = self.target.send(self.sendval)
-                if isinstance(result, SystemCall):
-                    return result
-                if isinstance(result, types.GeneratorType):
-                    # A subroutine call: push the caller, run the callee.
-                    self.stack.append(self.target)
-                    self.sendval = None
-                    self.target = result
-                else:
-                    # A plain value: the seed's bare yield at top level, or a subroutine
-                    # "returning" a value to its caller.
-                    if not self.stack:
-                        return result
-                    self.sendval = result
-                    self.target = self.stack.pop()
-            except StopIteration:
-                if not self.stack:
-                    raise
-                self.sendval = None
-                self.target = self.stack.pop()
+def kernel_out(line):
+    """The schedulers' "Task N terminated" lines go wherever out() goes at the time."""
+    out(line)
 
 
-# ------------------------------------------------------------
-#                      == Scheduler ==
-# ------------------------------------------------------------
-class Scheduler(object):
-    def __init__(self):
-        self.ready = Queue()     # Tasks that are ready to run (the seed's Queue)
-        self.taskmap = {}        # Task ID -> Task, all live tasks
-        self.exit_waiting = {}   # Task ID -> tasks waiting for its exit
-        # Extensions
-        self.read_waiting = {}   # fd -> task
-        self.write_waiting = {}  # fd -> task
-        self.msg_waiting = {}    # Task ID -> task blocked in Recv
-        self.mailbox = {}        # Task ID -> deque of messages
-        self.io_started = False
+class SeedQueue(Queue):
+    """The seed's thread-safe queue.Queue under the two names the scheduler's loop calls
+    (put and a blocking get, as the seed's self.ready.put / self.ready.get)."""
 
-    def new(self, target):
-        newtask = Task(target)
-        self.taskmap[newtask.tid] = newtask
-        self.schedule(newtask)
-        return newtask.tid
+    append = Queue.put
+    popleft = Queue.get
 
-    def exit(self, task):
-        out("Task %d terminated" % task.tid)
-        del self.taskmap[task.tid]
-        self.mailbox.pop(task.tid, None)
-        # Notify other tasks waiting for exit
-        for task in self.exit_waiting.pop(task.tid, []):
-            self.schedule(task)
-
-    def waitforexit(self, task, waittid):
-        if waittid in self.taskmap:
-            self.exit_waiting.setdefault(waittid, []).append(task)
-            return True
-        else:
-            return False
-
-    def schedule(self, task):
-        self.ready.put(task)
-
-    # I/O waiting (the course's pyos7): an I/O task polls with select(), blocking only
-    # when nothing else is ready. It is started lazily, on the first ReadWait/WriteWait,
-    # so the seed's scenarios keep their task ids.
-    def waitforread(self, task, fd):
-        self.read_waiting[fd] = task
-
-    def waitforwrite(self, task, fd):
-        self.write_waiting[fd] = task
-
-    def iopoll(self, timeout):
-        if self.read_waiting or self.write_waiting:
-            r, w, e = select.select(self.read_waiting, self.write_waiting, [], timeout)
-            for fd in r:
-                self.schedule(self.read_waiting.pop(fd))
-            for fd in w:
-                self.schedule(self.write_waiting.pop(fd))
-
-    def iotask(self):
-        while True:
-            if self.ready.empty():
-                self.iopoll(None)
-            else:
-                self.iopoll(0)
-            yield
-
-    def start_io(self):
-        if not self.io_started:
-            self.io_started = True
-            self.new(self.iotask())
-
-    def mainloop(self):
-        while self.taskmap:
-            task = self.ready.get()
-            try:
-                result = task.run()
-                if isinstance(result, SystemCall):
-                    result.task = task
-                    result.sched = self
-                    result.handle()
-                    continue
-            except StopIteration:
-                self.exit(task)
-                continue
-            self.schedule(task)
+    def __len__(self):
+        return self.qsize()
 
 
-class FastScheduler(Scheduler):
-    """The same scheduler with a collections.deque ready queue instead of the seed's
-    thread-safe queue.Queue: the fastest plain-Python variant, for a fair benchmark."""
+class SeedQueueScheduler(Scheduler):
+    """The package's scheduler with the seed's queue.Queue as its ready queue: the "queue"
+    lines of the benchmark (the default deque ones are "deque")."""
 
-    def __init__(self):
-        Scheduler.__init__(self)
-        self.ready = collections.deque()
-
-    def schedule(self, task):
-        self.ready.append(task)
-
-    def iotask(self):
-        while True:
-            self.iopoll(0 if self.ready else None)
-            yield
-
-    def mainloop(self):
-        ready = self.ready
-        while self.taskmap:
-            task = ready.popleft()
-            try:
-                result = task.run()
-                if isinstance(result, SystemCall):
-                    result.task = task
-                    result.sched = self
-                    result.handle()
-                    continue
-            except StopIteration:
-                self.exit(task)
-                continue
-            ready.append(task)
-
-
-# ------------------------------------------------------------
-#                   === System Calls ===
-# ------------------------------------------------------------
-class SystemCall(object):
-    def handle(self):
-        pass
-
-
-class GetTid(SystemCall):
-    def handle(self):
-        self.task.sendval = self.task.tid
-        self.sched.schedule(self.task)
-
-
-class NewTask(SystemCall):
-    def __init__(self, target):
-        self.target = target
-
-    def handle(self):
-        tid = self.sched.new(self.target)
-        self.task.sendval = tid
-        self.sched.schedule(self.task)
-
-
-class KillTask(SystemCall):
-    def __init__(self, tid):
-        self.tid = tid
-
-    def handle(self):
-        task = self.sched.taskmap.get(self.tid, None)
-        if task:
-            task.target.close()
-            self.task.sendval = True
-        else:
-            self.task.sendval = False
-        self.sched.schedule(self.task)
-
-
-class WaitTask(SystemCall):
-    def __init__(self, tid):
-        self.tid = tid
-
-    def handle(self):
-        result = self.sched.waitforexit(self.task, self.tid)
-        self.task.sendval = result
-        # If waiting for a non-existent task, return immediately without waiting
-        if not result:
-            self.sched.schedule(self.task)
-
-
-class ReadWait(SystemCall):
-    def __init__(self, f):
-        self.f = f
-
-    def handle(self):
-        self.sched.start_io()
-        fd = self.f.fileno()
-        self.sched.waitforread(self.task, fd)
-
-
-class WriteWait(SystemCall):
-    def __init__(self, f):
-        self.f = f
-
-    def handle(self):
-        self.sched.start_io()
-        fd = self.f.fileno()
-        self.sched.waitforwrite(self.task, fd)
-
-
-class Send(SystemCall):
-    """Send(tid, msg) -> bool: queue msg for task tid; wake it if it waits in Recv.
-    The woken receiver is scheduled before the sender (as NewTask schedules the child first)."""
-
-    def __init__(self, tid, msg):
-        self.tid = tid
-        self.msg = msg
-
-    def handle(self):
-        sched = self.sched
-        if self.tid in sched.taskmap:
-            receiver = sched.msg_waiting.pop(self.tid, None)
-            if receiver is not None:
-                receiver.sendval = self.msg
-                sched.schedule(receiver)
-            else:
-                sched.mailbox.setdefault(self.tid, collections.deque()).append(self.msg)
-            self.task.sendval = True
-        else:
-            self.task.sendval = False
-        sched.schedule(self.task)
-
-
-class Recv(SystemCall):
-    """Recv() -> msg: the oldest message sent to this task, waiting for one if none is queued."""
-
-    def handle(self):
-        sched = self.sched
-        box = sched.mailbox.get(self.task.tid)
-        if box:
-            self.task.sendval = box.popleft()
-            sched.schedule(self.task)
-        else:
-            sched.msg_waiting[self.task.tid] = self.task
+    def __init__(self, out=print):
+        Scheduler.__init__(self, out)
+        self.ready = SeedQueue()
 
 
 # ------------------------------------------------------------
@@ -343,7 +111,7 @@ def scenario_scheduler(lines=6):
             out("I'm bar")
             yield
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(foo())
     sched.new(bar())
     out = counting_out
@@ -366,7 +134,7 @@ def scenario_exit():
             out("I'm bar")
             yield
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(foo())
     sched.new(bar())
     sched.mainloop()
@@ -385,7 +153,7 @@ def scenario_gettid():
             out("I'm bar", mytid)
             yield
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(foo())
     sched.new(bar())
     sched.mainloop()
@@ -405,7 +173,7 @@ def scenario_kill():
         yield KillTask(child)
         out("main done")
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(main())
     sched.mainloop()
 
@@ -427,7 +195,7 @@ def scenario_nowait():
         child = yield NewTask(_foo5())
         child2 = yield NewTask(_bar5())
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(main())
     sched.mainloop()
 
@@ -440,7 +208,7 @@ def scenario_wait():
         out("Child done")
         child2 = yield NewTask(_bar5())
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(main())
     sched.mainloop()
 
@@ -468,7 +236,7 @@ def scenario_message():
         out("send to exited task:", "true" if sent else "false")
         out("main done")
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(main())
     sched.mainloop()
 
@@ -500,7 +268,7 @@ def scenario_trampoline():
         yield WaitTask(child)
         out("main done")
 
-    sched = Scheduler()
+    sched = Scheduler(kernel_out)
     sched.new(main())
     sched.mainloop()
 
@@ -564,7 +332,7 @@ def run_echo(port):
     global out
     devnull = open(os.devnull, "w")
     out = lambda *a: print(*a, file=devnull)
-    sched = FastScheduler()
+    sched = Scheduler(kernel_out)
     sched.new(echo_server(port))
     try:
         sched.mainloop()
@@ -580,7 +348,7 @@ def bench_switches(cls, n):
         for i in range(n):
             yield
 
-    sched = cls()
+    sched = cls(kernel_out)
     sched.new(pinger())
     sched.new(pinger())
     t0 = time.perf_counter()
@@ -598,7 +366,7 @@ def bench_spawn(cls, n):
         for i in range(n):
             yield NewTask(child())
 
-    sched = cls()
+    sched = cls(kernel_out)
     sched.new(parent())
     t0 = time.perf_counter()
     sched.mainloop()
@@ -622,7 +390,7 @@ def run_bench(args):
     devnull = open(os.devnull, "w")
     out = lambda *a: print(*a, file=devnull)
     # Best of three, as the Rust side does, to take a shared machine's noise out.
-    for name, cls in (("queue", Scheduler), ("deque", FastScheduler)):
+    for name, cls in (("queue", SeedQueueScheduler), ("deque", Scheduler)):
         rate = max(bench_switches(cls, switches // 2) for _ in range(3))
         print("switches_per_sec_%s %.0f" % (name, rate), flush=True)
         secs = min(bench_spawn(cls, spawn) for _ in range(3))
