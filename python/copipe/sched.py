@@ -48,9 +48,12 @@ Beyond the seed, as the course goes on (and as the Rust port does):
   Beazley's ``pyos7`` an I/O task polls: with a zero timeout while other tasks are ready,
   blocking when none is. It is a task like the others, started lazily by the first
   ``ReadWait``/``WriteWait`` (so the seed's programs keep their task ids); it ends ("Task N
-  terminated") when it is the last task left, so ``mainloop()`` returns. Several tasks may
-  wait on one descriptor (Beazley's dict kept one). ``select()`` takes descriptors below
-  ``FD_SETSIZE`` (1024).
+  terminated") when it is the last task left, so ``mainloop()`` returns; if it is killed
+  while tasks wait for I/O, another is started for them. Several tasks may wait on one
+  descriptor (Beazley's dict kept one). ``select()`` takes descriptors below
+  ``FD_SETSIZE`` (1024). End of file and socket errors count as ready (the task's own
+  read or write then reports them); a descriptor closed while a task waits on it makes
+  ``select()`` raise OSError out of ``mainloop()``.
 - Subroutines that make system calls (Beazley's "trampolining"): a task may
   ``result = yield subroutine(args)``, where the subroutine is a generator that may itself
   yield system calls and further subroutines. It returns a value to its caller by
@@ -280,8 +283,10 @@ class Scheduler(object):
                 reasons.append("task %d is off the ready queue" % tid)
             elif waiting[0] == "exit":
                 reasons.append("task %d waits for task %d to exit" % (tid, waiting[1]))
-            else:
+            elif waiting[0] == "msg":
                 reasons.append("task %d waits for a message" % tid)
+            else:
+                reasons.append("task %d waits to %s descriptor %d" % (tid, waiting[0], waiting[1]))
         return Deadlock(tids, reasons)
 
     def kill(self, tid):
@@ -300,6 +305,8 @@ class Scheduler(object):
                 self.exit_waiting[key].remove(task)
             elif area == "msg":
                 del self.msg_waiting[key]
+            elif area == "park":
+                self._io_parked = False
             else:
                 io = self.read_waiting if area == "read" else self.write_waiting
                 io[key].remove(task)
@@ -355,7 +362,9 @@ class Scheduler(object):
             self.iotid = self.new(self.iotask())
         elif self._io_parked:
             self._io_parked = False
-            self.schedule(self.taskmap[self.iotid])
+            iotask = self.taskmap[self.iotid]
+            iotask.waiting = None
+            self.schedule(iotask)
 
 
 # ------------------------------------------------------------
@@ -500,3 +509,4 @@ class _ParkIo(SystemCall):
 
     def handle(self):
         self.sched._io_parked = True
+        self.task.waiting = ("park", None)

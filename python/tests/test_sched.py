@@ -473,6 +473,56 @@ class Departures(SchedTest):
              "Task 3 terminated"],
         )
 
+    def test_killing_the_parked_io_task_reaps_it(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+
+        def main():
+            os.write(w, b"x")
+            yield ReadWait(r)
+            os.read(r, 1)
+            yield Recv()  # nobody sends, yet
+
+        sched = self.sched()
+        sched.new(main())
+        with self.assertRaises(Deadlock):
+            sched.mainloop()  # the I/O task (2) has left the ready queue
+
+        def killer():
+            self.say("killed:", (yield KillTask(2)))
+            yield Send(1, "wake up")
+
+        sched.new(killer())
+        sched.mainloop()
+        self.assertPrinted(
+            "Task 2 terminated\nkilled: True\nTask 1 terminated\nTask 3 terminated"
+        )
+
+    def test_killing_the_io_task_starts_another_for_its_waiters(self):
+        r, w = os.pipe()
+        self.addCleanup(os.close, r)
+        self.addCleanup(os.close, w)
+
+        def reader():
+            yield ReadWait(r)
+            self.say("read", os.read(r, 10).decode())
+
+        def main():
+            yield NewTask(reader())  # 2, which starts the I/O task (3); then 4
+            yield
+            self.say("killed:", (yield KillTask(3)))
+            yield
+            os.write(w, b"x")
+
+        sched = self.sched()
+        sched.new(main())
+        sched.mainloop()
+        self.assertPrinted(
+            "Task 3 terminated\nkilled: True\nTask 1 terminated\nread x\n"
+            "Task 2 terminated\nTask 4 terminated"
+        )
+
     def cleanup_noted(self, name, blocking_call):
         """A task that makes one blocking call and notes its cleanup (GeneratorExit)."""
 
