@@ -1,11 +1,14 @@
-"""copipe.sched: the seed's Part 7 programs, written as the seed writes them, print the
-seed's results; then the course's next steps (messages, trampolining, I/O) and each place
-the module departs from the seed (see its docstring).
+"""copipe.sched: the seed's Part 7 programs print the seed's results; then the course's next
+steps (messages, trampolining, I/O) and each place the module departs from the seed (see its
+docstring).
 
-The seed's printed results are copied from tests/examples_seed.rs (trailing blanks of the
-seed's listing dropped); the message and trampoline results from tests/sched.rs, which
-checks the Rust port prints them too."""
+The seed's programs are benches/sched/pyos.py's scenarios (the reference tests/sched.rs
+checks the Rust port against), run here on the package with their output captured: written
+once, there. The seed's printed results are copied from tests/examples_seed.rs (trailing
+blanks of the seed's listing dropped); the message and trampoline results from
+tests/sched.rs, which checks the Rust port prints them too."""
 
+import importlib.util
 import os
 import signal
 import socket
@@ -29,6 +32,19 @@ from copipe.sched import (  # noqa: E402
     WaitTask,
     WriteWait,
 )
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def _load_pyos():
+    path = os.path.join(HERE, "..", "..", "benches", "sched", "pyos.py")
+    spec = importlib.util.spec_from_file_location("pyos", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+pyos = _load_pyos()
 
 # A scheduler bug could block in select() or loop forever: the alarm turns that into a
 # failure instead of a hung test run.
@@ -61,185 +77,74 @@ class SchedTest(unittest.TestCase):
     def assertPrinted(self, expected):
         self.assertEqual(self.lines, expected.split("\n"))
 
+    def assertScenario(self, name, expected):
+        """Runs pyos.py's scenario ``name`` on the package, its lines captured."""
+        real_out = pyos.out
+        pyos.out = self.say
+        try:
+            pyos.SCENARIOS[name]()
+        finally:
+            pyos.out = real_out
+        self.assertPrinted(expected)
+
 
 class TheSeedsPrograms(SchedTest):
-    """Part 7 of the seed, program by program."""
+    """Part 7 of the seed, program by program (pyos.py's scenarios)."""
 
     def test_task(self):
-        say = self.say
+        # The seed's listing shows "Part 1\nPart 2": it omits the two lines its own code
+        # prints before them (the `differs` of tests/examples_seed.rs).
+        self.assertScenario("task", "Running foo()\nPart 1\nResuming foo()\nPart 2")
 
-        # A simple generator/coroutine function
-        def foo():
-            say("Part 1")
-            yield
-            say("Part 2")
-            yield
-
-        t1 = Task(foo())
-        say("Running foo()")
-        t1.run()
-        say("Resuming foo()")
-        t1.run()
-        # The seed's listing shows "Part 1\nPart 2": it omits the two lines its own
-        # code prints before them (the `differs` of tests/examples_seed.rs).
-        self.assertPrinted("Running foo()\nPart 1\nResuming foo()\nPart 2")
+    def test_a_task_made_alone_has_no_id_and_ends_with_stopiteration(self):
         # "If you call t1.run() one more time, you get StopIteration."
+        def once():
+            yield
+
+        t1 = Task(once())
+        self.assertIsNone(t1.tid)
+        t1.run()
         with self.assertRaises(StopIteration):
             t1.run()
-        self.assertIsNone(t1.tid)
 
     def test_scheduler(self):
-        say = self.say
-
-        class Enough(Exception):
-            pass
-
-        def out(*args):
-            say(*args)
-            if len(self.lines) >= 6:
-                raise Enough()
-
-        # Two tasks
-        def foo():
-            while True:
-                out("I'm foo")
-                yield
-
-        def bar():
-            while True:
-                out("I'm bar")
-                yield
-
-        # Run them
-        sched = Scheduler(out=out)
-        sched.new(foo())
-        sched.new(bar())
-        with self.assertRaises(Enough):
-            sched.mainloop()
-        self.assertPrinted("I'm foo\nI'm bar\nI'm foo\nI'm bar\nI'm foo\nI'm bar")
+        # Its tasks never end: the scenario stops after the six lines the seed shows.
+        self.assertScenario("scheduler", "I'm foo\nI'm bar\nI'm foo\nI'm bar\nI'm foo\nI'm bar")
 
     def test_exit(self):
-        say = self.say
-
-        def foo():
-            for i in range(3):
-                say("I'm foo")
-                yield
-
-        def bar():
-            for i in range(5):
-                say("I'm bar")
-                yield
-
-        sched = self.sched()
-        sched.new(foo())
-        sched.new(bar())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "exit",
             "I'm foo\nI'm bar\nI'm foo\nI'm bar\nI'm foo\nI'm bar\nTask 1 terminated\n"
-            "I'm bar\nI'm bar\nTask 2 terminated"
+            "I'm bar\nI'm bar\nTask 2 terminated",
         )
 
     def test_gettid(self):
-        say = self.say
-
-        def foo():
-            mytid = yield GetTid()
-            for i in range(5):
-                say("I'm foo", mytid)
-                yield
-
-        def bar():
-            mytid = yield GetTid()
-            for i in range(3):
-                say("I'm bar", mytid)
-                yield
-
-        sched = self.sched()
-        sched.new(foo())
-        sched.new(bar())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "gettid",
             "I'm foo 1\nI'm bar 2\nI'm foo 1\nI'm bar 2\nI'm foo 1\nI'm bar 2\nI'm foo 1\n"
-            "Task 2 terminated\nI'm foo 1\nTask 1 terminated"
+            "Task 2 terminated\nI'm foo 1\nTask 1 terminated",
         )
 
     def test_kill(self):
-        say = self.say
-
-        def foo():
-            mytid = yield GetTid()
-            while True:
-                say("I'm foo", mytid)
-                yield
-
-        def main():
-            child = yield NewTask(foo())    # Launch new task
-            for i in range(5):
-                yield
-            yield KillTask(child)           # Kill the task
-            say("main done")
-
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "kill",
             "I'm foo 2\nI'm foo 2\nI'm foo 2\nI'm foo 2\nI'm foo 2\nTask 2 terminated\n"
-            "main done\nTask 1 terminated"
+            "main done\nTask 1 terminated",
         )
 
-    def foo_bar(self):
-        say = self.say
-
-        def foo():
-            for i in range(5):
-                say("I'm foo")
-                yield
-
-        def bar():
-            for i in range(5):
-                say("I'm bar")
-                yield
-
-        return foo, bar
-
     def test_without_waittask(self):
-        foo, bar = self.foo_bar()
-
-        def main():
-            child = yield NewTask(foo())
-            # print "Waiting for child"
-            # yield WaitTask(child)
-            # print "Child done"
-            child2 = yield NewTask(bar())  # noqa: F841
-
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "nowait",
             "I'm foo\nI'm foo\nI'm bar\nTask 1 terminated\nI'm foo\nI'm bar\nI'm foo\n"
-            "I'm bar\nI'm foo\nI'm bar\nTask 2 terminated\nI'm bar\nTask 3 terminated"
+            "I'm bar\nI'm foo\nI'm bar\nTask 2 terminated\nI'm bar\nTask 3 terminated",
         )
 
     def test_with_waittask(self):
-        foo, bar = self.foo_bar()
-        say = self.say
-
-        # If you use WaitTask
-        def main():
-            child = yield NewTask(foo())
-            say("Waiting for child")
-            yield WaitTask(child)
-            say("Child done")
-            child2 = yield NewTask(bar())  # noqa: F841
-
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "wait",
             "I'm foo\nWaiting for child\nI'm foo\nI'm foo\nI'm foo\nI'm foo\n"
             "Task 2 terminated\nChild done\nI'm bar\nTask 1 terminated\nI'm bar\nI'm bar\n"
-            "I'm bar\nI'm bar\nTask 3 terminated"
+            "I'm bar\nI'm bar\nTask 3 terminated",
         )
 
     def test_calls_on_missing_tasks_return_false(self):
@@ -281,37 +186,11 @@ class BeyondTheSeed(SchedTest):
     expects of the Rust port."""
 
     def test_message(self):
-        say = self.say
-
-        def pong(peer):
-            while True:
-                msg = yield Recv()
-                if msg == "stop":
-                    say("pong stops")
-                    break
-                say("pong got", msg)
-                yield Send(peer, msg.replace("ping", "pong"))
-
-        def main():
-            me = yield GetTid()
-            child = yield NewTask(pong(me))
-            for i in range(3):
-                yield Send(child, "ping %d" % i)
-                reply = yield Recv()
-                say("main got", reply)
-            yield Send(child, "stop")
-            yield WaitTask(child)
-            sent = yield Send(child, "anyone?")
-            say("send to exited task:", "true" if sent else "false")
-            say("main done")
-
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "message",
             "pong got ping 0\nmain got pong 0\npong got ping 1\nmain got pong 1\n"
             "pong got ping 2\nmain got pong 2\npong stops\nTask 2 terminated\n"
-            "send to exited task: false\nmain done\nTask 1 terminated"
+            "send to exited task: false\nmain done\nTask 1 terminated",
         )
 
     def test_send_wakes_the_receiver_before_the_sender(self):
@@ -346,38 +225,10 @@ class BeyondTheSeed(SchedTest):
         self.assertEqual(got, ["one", "two", "three"])
 
     def test_trampoline(self):
-        say = self.say
-
-        def add(x, y):
-            yield x + y
-
-        def whoami():
-            tid = yield GetTid()
-            yield "task %d" % tid
-
-        def greet(name):
-            me = yield whoami()          # a subroutine calling a subroutine
-            say("%s: hello from %s" % (name, me))
-            yield None
-
-        def worker(name, n):
-            for i in range(n):
-                yield greet(name)
-
-        def main():
-            r = yield add(2, 2)
-            say("add(2, 2) =", r)
-            child = yield NewTask(worker("worker", 2))
-            yield greet("main")
-            yield WaitTask(child)
-            say("main done")
-
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
-        self.assertPrinted(
+        self.assertScenario(
+            "trampoline",
             "add(2, 2) = 4\nworker: hello from task 2\nmain: hello from task 1\n"
-            "worker: hello from task 2\nTask 2 terminated\nmain done\nTask 1 terminated"
+            "worker: hello from task 2\nTask 2 terminated\nmain done\nTask 1 terminated",
         )
 
     def test_a_subroutine_may_return_a_value(self):
