@@ -432,8 +432,10 @@ def _fileno(f):
     return f if isinstance(f, int) else f.fileno()
 
 
-class ReadWait(SystemCall):
-    """``yield ReadWait(f)``: waits until ``f`` (a file, socket or descriptor) is readable."""
+class _IoWait(SystemCall):
+    """What ReadWait and WriteWait share: start the I/O task, park the caller on ``f``'s
+    descriptor. A negative descriptor, which select() refuses, lets the task run on and meet
+    the error on its own read or write."""
 
     def __init__(self, f):
         self.f = f
@@ -441,26 +443,24 @@ class ReadWait(SystemCall):
     def handle(self):
         fd = _fileno(self.f)
         if fd < 0:
-            # select() refuses it: let the task meet the error on its own read.
             self.sched.schedule(self.task)
             return
         self.sched.start_io()
+        self.park(fd)
+
+
+class ReadWait(_IoWait):
+    """``yield ReadWait(f)``: waits until ``f`` (a file, socket or descriptor) is readable."""
+
+    def park(self, fd):
         self.sched.waitforread(self.task, fd)
 
 
-class WriteWait(SystemCall):
+class WriteWait(_IoWait):
     """``yield WriteWait(f)``: waits until ``f`` (a file, socket or descriptor) is
     writable."""
 
-    def __init__(self, f):
-        self.f = f
-
-    def handle(self):
-        fd = _fileno(self.f)
-        if fd < 0:
-            self.sched.schedule(self.task)
-            return
-        self.sched.start_io()
+    def park(self, fd):
         self.sched.waitforwrite(self.task, fd)
 
 
