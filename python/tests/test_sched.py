@@ -74,6 +74,13 @@ class SchedTest(unittest.TestCase):
     def sched(self):
         return Scheduler(out=self.say)
 
+    def run_main(self, main):
+        """Runs ``main()`` as task 1 of a new scheduler, to the end; returns the scheduler."""
+        sched = self.sched()
+        sched.new(main())
+        sched.mainloop()
+        return sched
+
     def assertPrinted(self, expected):
         self.assertEqual(self.lines, expected.split("\n"))
 
@@ -155,9 +162,7 @@ class TheSeedsPrograms(SchedTest):
             results.append((yield WaitTask(99)))
             results.append((yield Send(99, "hello")))
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertEqual(results, [False, False, False])
         self.assertPrinted("Task 1 terminated")
 
@@ -175,9 +180,7 @@ class TheSeedsPrograms(SchedTest):
             yield NewTask(idle())
             self.say("tasks:", (yield TaskCount()))
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertPrinted("Task 2 terminated\ntasks: 2\nTask 1 terminated")
 
 
@@ -202,9 +205,7 @@ class BeyondTheSeed(SchedTest):
             yield  # the child runs and waits
             self.say("sent", (yield Send(child, "hello")))
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertPrinted("got hello\nTask 2 terminated\nsent True\nTask 1 terminated")
 
     def test_messages_queue_in_order(self):
@@ -219,9 +220,7 @@ class BeyondTheSeed(SchedTest):
             for word in ("one", "two", "three"):
                 yield Send(child, word)
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertEqual(got, ["one", "two", "three"])
 
     def test_trampoline(self):
@@ -239,9 +238,7 @@ class BeyondTheSeed(SchedTest):
         def main():
             self.say("double(21) =", (yield double(21)))
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertPrinted("double(21) = 42\nTask 1 terminated")
 
 
@@ -366,9 +363,7 @@ class Departures(SchedTest):
             yield
             os.write(w, b"x")
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertPrinted(
             "Task 3 terminated\nkilled: True\nTask 1 terminated\nread x\n"
             "Task 2 terminated\nTask 4 terminated"
@@ -478,9 +473,7 @@ class Departures(SchedTest):
             me = yield GetTid()
             self.say("waited:", (yield WaitTask(me)))
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertPrinted("waited: False\nTask 1 terminated")
 
     def test_killing_yourself_ends_you_at_once(self):
@@ -489,9 +482,7 @@ class Departures(SchedTest):
             yield KillTask(me)
             self.say("still here")
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        self.run_main(main)
         self.assertPrinted("Task 1 terminated")
 
 
@@ -579,9 +570,7 @@ class Io(SchedTest):
             yield WriteWait(w)
             os.write(w, b"xy")
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        sched = self.run_main(main)
         self.assertEqual(got, [("a", b"x"), ("b", b"y")])
         self.assertEqual(sched.taskmap, {})
 
@@ -595,9 +584,7 @@ class Io(SchedTest):
             yield ReadWait(a)
             a.recv(1)
 
-        sched = self.sched()
-        sched.new(main())
-        sched.mainloop()
+        sched = self.run_main(main)
         self.assertPrinted("Task 1 terminated\nTask 2 terminated")
         sched.new(main())
         sched.mainloop()

@@ -132,6 +132,46 @@ class Threaded(unittest.TestCase):
         self.assertEqual(got, [list("abc"), list("abc")])
         self.assertTrue(all(c.is_set() for c in closed))
 
+    def test_nested_threads_pass_everything_on_and_close(self):
+        # threaded(threaded(target)), the inner queue small: the outer thread waits for room
+        # in it, and closing the outer one closes the inner one from the outer thread. Each
+        # time the waiting thread must let the other one send.
+        got, closed = [], threading.Event()
+        target = collector(got, closed=closed)
+        outer = threaded(threaded(target, capacity=2), capacity=8)
+
+        def send_and_close():
+            for item in range(500):
+                outer.send(item)
+            outer.close()
+
+        closer = threading.Thread(target=send_and_close)
+        closer.start()
+        closer.join(DEADLINE)
+        self.assertFalse(closer.is_alive(), "the nested threads waited for each other")
+        self.assertEqual(got, list(range(500)))
+        self.assertTrue(closed.is_set())
+
+    def test_a_failing_stage_drains_nested_threads_outermost_first(self):
+        # threaded(threaded(target)): the inner queue holds 2 and the target is held at a
+        # gate, so most items wait in the outer queue. Draining (what a failing stage does
+        # before its last delivery) must pass them all on, through the inner thread, and
+        # leave the target open (no end of stream after a failure).
+        from copipe.threaded import drain_all
+
+        got, gate, closed = [], threading.Event(), threading.Event()
+        target = collector(got, gate=gate, closed=closed)
+        outer = threaded(threaded(target, capacity=2), capacity=100)
+        for item in range(50):
+            outer.send(item)
+        drainer = threading.Thread(target=drain_all)
+        drainer.start()
+        gate.set()
+        drainer.join(DEADLINE)
+        self.assertFalse(drainer.is_alive(), "drain_all did not finish")
+        self.assertEqual(got, list(range(50)))
+        self.assertFalse(closed.is_set())
+
     def test_capacity_below_one_is_refused(self):
         with self.assertRaises(ValueError):
             threaded(collector([]), capacity=0)
