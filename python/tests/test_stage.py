@@ -48,6 +48,8 @@ class Describe(unittest.TestCase):
             "filter_on_field": ("records", "records"),
             "bus_locations": ("records", "text"),
             "printer": ("any", "text"),
+            "cothread": ("xml", "text"),
+            "cobroadcast": ("lines", "text"),
         }
         for name, (inp, out) in expected.items():
             with self.subTest(name):
@@ -64,6 +66,12 @@ class Describe(unittest.TestCase):
         self.assertIn(b"pattern", r.stdout)
         r = run([script("grep"), "--version"])
         self.assertEqual((r.returncode, r.stdout), (0, b"grep.py 0.1.0\n"))
+        r = run([script("cobroadcast"), "--help"])
+        self.assertEqual(r.returncode, 0)
+        self.assertIn(b"PATTERN", r.stdout)
+        for name in ("cothread", "cobroadcast"):
+            r = run([script(name), "--version"])
+            self.assertEqual((r.returncode, r.stdout), (0, b"%s.py 0.1.0\n" % name.encode()))
 
     def test_a_missing_argument_is_a_usage_error(self):
         r = run([script("filter_on_field"), "route"])
